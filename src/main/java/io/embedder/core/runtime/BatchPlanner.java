@@ -1,0 +1,39 @@
+package io.embedder.core.runtime;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * Groups texts into batches: sorted by token length so each batch pads little, and cut so that
+ * {@code batch size × longest length} stays within a token budget and the size within a maximum.
+ * A text longer than the budget gets a batch of its own.
+ */
+public final class BatchPlanner {
+
+    private BatchPlanner() {}
+
+    /** Returns batches of indices into {@code lengths}; together they hold every index once. */
+    public static List<int[]> plan(int[] lengths, int maxBatchSize, int tokenBudget) {
+        if (maxBatchSize < 1 || tokenBudget < 1) {
+            throw new IllegalArgumentException("maxBatchSize and tokenBudget must be positive");
+        }
+        int[] order = IntStream.range(0, lengths.length).boxed()
+            .sorted(Comparator.comparingInt(i -> lengths[i])).mapToInt(Integer::intValue).toArray();
+        List<int[]> batches = new ArrayList<>();
+        int start = 0;
+        while (start < order.length) {
+            int end = start + 1;
+            // sorted ascending: the newest member is the longest, so it sets the padded width
+            while (end < order.length && end - start < maxBatchSize && (long) (end - start + 1) * lengths[order[end]] <= tokenBudget) {
+                end++;
+            }
+            int[] batch = new int[end - start];
+            System.arraycopy(order, start, batch, 0, batch.length);
+            batches.add(batch);
+            start = end;
+        }
+        return batches;
+    }
+}

@@ -1,0 +1,235 @@
+package io.embedder.core.runtime;
+
+import io.embedder.core.EmbedParams;
+import io.embedder.core.EmbedderException;
+import io.embedder.core.Embeddings;
+import io.embedder.core.Role;
+import io.embedder.core.Task;
+import io.embedder.core.model.ModelSpec;
+import io.embedder.core.pooling.Pooling;
+import io.embedder.core.pooling.PoolingKernels;
+import io.embedder.core.pooling.VectorOps;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model ready to embed: its spec, tokenizer and ONNX session, checked against each other once at load.
+ * Thread-safe; shared by every caller on the node.
+ */
+public final class LoadedModel implements AutoCloseable {
+
+    /** Batching limits and ONNX threads. */
+    public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads) {}
+
+    private final ModelSpec spec;
+    private final TextTokenizer tokenizer;
+    private final Encoder encoder;
+    private final int dimensions;
+    private final Limits limits;
+
+    /** The part of the ONNX session the pipeline uses; a seam for tests. */
+    public interface Encoder extends AutoCloseable {
+        HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq);
+
+        @Override
+        void close();
+    }
+
+    LoadedModel(ModelSpec spec, TextTokenizer tokenizer, Encoder encoder, int dimensions, Limits limits) {
+        this.spec = spec;
+        this.tokenizer = tokenizer;
+        this.encoder = encoder;
+        this.dimensions = dimensions;
+        this.limits = limits;
+    }
+
+    /** Loads the tokenizer and graph named by {@code spec} and checks them against it. */
+    public static LoadedModel load(ModelSpec spec, Limits limits) {
+        TextTokenizer tokenizer = TextTokenizer.load(spec.name(), spec.tokenizerFile());
+        OnnxEncoder onnx;
+        try {
+            onnx = OnnxEncoder.load(spec.name(), spec.onnxFile(), spec.outputName(), spec.pooling().value().outputRank(), limits.intraOpThreads());
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+        int graphDims = onnx.declaredDimensions();
+        Integer declared = spec.dimensions() == null ? null : spec.dimensions().value();
+        if (declared != null && graphDims > 0 && declared != graphDims) {
+            tokenizer.close();
+            onnx.close();
+            throw EmbedderException.invalidModel(spec.name(), spec.dimensions().source() + " says " + declared
+                + " dimensions but the ONNX output [" + spec.outputName() + "] has " + graphDims);
+        }
+        if (declared == null && graphDims <= 0) {
+            tokenizer.close();
+            onnx.close();
+            throw EmbedderException.invalidModel(spec.name(), "the ONNX output's dimension is dynamic: state [dimensions] in embedder-model.json");
+        }
+        return new LoadedModel(spec, tokenizer, new Encoder() {
+            @Override
+            public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
+                return onnx.run(ids, mask, types, batch, seq);
+            }
+
+            @Override
+            public void close() {
+                onnx.close();
+            }
+        }, graphDims > 0 ? graphDims : declared, limits);
+    }
+
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    public int dimensions() {
+        return dimensions;
+    }
+
+    /** The prompt prefix a role selects: sentence-transformers' {@code encode_query} / {@code encode_document} names. */
+    public String prompt(Role role) {
+        Map<String, String> prompts = spec.prompts().value();
+        if (role == Role.QUERY) {
+            return prompts.getOrDefault("query", "");
+        }
+        if (role == Role.DOCUMENT) {
+            for (String name : ModelSpec.DOCUMENT_PROMPT_NAMES) {
+                if (prompts.containsKey(name)) {
+                    return prompts.get(name);
+                }
+            }
+            return "";
+        }
+        return spec.defaultPromptName() == null ? "" : prompts.get(spec.defaultPromptName());
+    }
+
+    /** Embeds the texts of {@code params} after checking the parameters against this model. */
+    public Embeddings embed(EmbedParams params) {
+        Pooling pooling = spec.pooling().value();
+        boolean normalize = params.normalize() != null ? params.normalize() : spec.normalize().value();
+        int outDims = checkDimensions(params);
+        if (params.task() == Task.EMBED && pooling == Pooling.ALL) {
+            throw EmbedderException.badRequest("model [" + spec.name() + "] has pooling [all] (token-level output): use task [token_embed]");
+        }
+        if (params.task() == Task.TOKEN_EMBED && pooling == Pooling.NONE) {
+            throw EmbedderException.badRequest("model [" + spec.name() + "] has pooling [none] (its graph pools): task [token_embed] needs token states");
+        }
+
+        String prompt = prompt(params.role());
+        List<String> texts = params.texts();
+        TokenizedText[] tokenized = new TokenizedText[texts.size()];
+        int[] lengths = new int[texts.size()];
+        for (int i = 0; i < tokenized.length; i++) {
+            try {
+                tokenized[i] = tokenizer.encode(prompt + texts.get(i), spec.maxTokens().value(), params.truncation());
+            } catch (EmbedderException e) {
+                throw new EmbedderException(e.kind(), "[texts][" + i + "]: " + e.getMessage(), e);
+            }
+            lengths[i] = tokenized[i].length();
+        }
+
+        float[][] vectors = params.task() == Task.EMBED ? new float[texts.size()][] : null;
+        float[][][] tokens = params.task() == Task.TOKEN_EMBED ? new float[texts.size()][][] : null;
+        for (int[] batch : BatchPlanner.plan(lengths, limits.maxBatchSize(), limits.tokenBudget())) {
+            HiddenStates states = runBatch(tokenized, batch);
+            for (int row = 0; row < batch.length; row++) {
+                int text = batch[row];
+                if (vectors != null) {
+                    vectors[text] = pooled(states, row, pooling, normalize, outDims);
+                } else {
+                    tokens[text] = tokenStates(states, row, normalize);
+                }
+            }
+        }
+        return new Embeddings(spec.name(), params.task(), params.task() == Task.EMBED ? outDims : dimensions,
+            vectors == null ? List.of() : Arrays.asList(vectors), tokens == null ? List.of() : Arrays.asList(tokens));
+    }
+
+    private int checkDimensions(EmbedParams params) {
+        Integer requested = params.dimensions();
+        if (requested == null || requested == dimensions) {
+            return dimensions;
+        }
+        List<Integer> allowed = spec.matryoshkaDimensions().value();
+        if (allowed.isEmpty()) {
+            throw EmbedderException.badRequest("[dimensions] [" + requested + "]: model [" + spec.name() + "] is not declared Matryoshka "
+                + "(no matryoshka_dimensions in its embedder-model.json); omit [dimensions] or use " + dimensions);
+        }
+        if (!allowed.contains(requested)) {
+            throw EmbedderException.badRequest("[dimensions] [" + requested + "] is not one of model [" + spec.name()
+                + "]'s Matryoshka dimensions " + allowed);
+        }
+        return requested;
+    }
+
+    /** Pads the batch (right, or left when the model says so) and runs it. */
+    private HiddenStates runBatch(TokenizedText[] tokenized, int[] batch) {
+        int seq = 0;
+        for (int i : batch) {
+            seq = Math.max(seq, tokenized[i].length());
+        }
+        long[] ids = new long[batch.length * seq];
+        long[] mask = new long[batch.length * seq];
+        long[] types = new long[batch.length * seq];
+        for (int row = 0; row < batch.length; row++) {
+            TokenizedText t = tokenized[batch[row]];
+            int offset = row * seq + (spec.leftPadding() ? seq - t.length() : 0);
+            System.arraycopy(t.ids(), 0, ids, offset, t.length());
+            System.arraycopy(t.typeIds(), 0, types, offset, t.length());
+            Arrays.fill(mask, offset, offset + t.length(), 1L);
+        }
+        HiddenStates states = encoder.run(ids, mask, types, batch.length, seq);
+        if (states.dim() != dimensions || states.batch() != batch.length || (!states.pooled() && states.seq() != seq)) {
+            throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "model [" + spec.name() + "] returned shape ["
+                + states.batch() + ", " + states.seq() + ", " + states.dim() + "] for a batch of [" + batch.length + ", " + seq + "]");
+        }
+        return states;
+    }
+
+    private float[] pooled(HiddenStates states, int row, Pooling pooling, boolean normalize, int outDims) {
+        float[] v = new float[states.dim()];
+        if (states.pooled()) {
+            System.arraycopy(states.data(), row * states.dim(), v, 0, states.dim());
+        } else {
+            PoolingKernels.pool(pooling, states.data(), states.mask(), row, states.seq(), states.dim(), v);
+        }
+        // Matryoshka: truncate first, then normalize what is kept (the same direction as normalize, truncate, normalize)
+        if (outDims != v.length) {
+            v = VectorOps.truncate(v, outDims);
+        }
+        if (normalize) {
+            VectorOps.l2Normalize(v);
+        }
+        return v;
+    }
+
+    private static float[][] tokenStates(HiddenStates states, int row, boolean normalize) {
+        int seq = states.seq();
+        int dim = states.dim();
+        List<float[]> out = new ArrayList<>(seq);
+        for (int t = 0; t < seq; t++) {
+            if (states.mask()[row * seq + t] == 0) {
+                continue;
+            }
+            float[] v = Arrays.copyOfRange(states.data(), (row * seq + t) * dim, (row * seq + t + 1) * dim);
+            if (normalize) {
+                VectorOps.l2Normalize(v);
+            }
+            out.add(v);
+        }
+        return out.toArray(new float[0][]);
+    }
+
+    @Override
+    public void close() {
+        try {
+            encoder.close();
+        } finally {
+            tokenizer.close();
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package io.embedder.plugin;
+
+import io.embedder.core.Embedder;
+import io.embedder.core.runtime.LoadedModel;
+import io.embedder.rest.RestEmbedAction;
+import io.embedder.rest.RestModelsAction;
+import io.embedder.rest.RestStatsAction;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
+import org.opensearch.cluster.node.DiscoveryNodes;
+import org.opensearch.cluster.service.ClusterService;
+import org.opensearch.common.settings.ClusterSettings;
+import org.opensearch.common.settings.IndexScopedSettings;
+import org.opensearch.common.settings.Setting;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.common.settings.SettingsFilter;
+import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.env.Environment;
+import org.opensearch.env.NodeEnvironment;
+import org.opensearch.plugins.ActionPlugin;
+import org.opensearch.plugins.Plugin;
+import org.opensearch.repositories.RepositoriesService;
+import org.opensearch.rest.RestController;
+import org.opensearch.rest.RestHandler;
+import org.opensearch.script.ScriptService;
+import org.opensearch.threadpool.ExecutorBuilder;
+import org.opensearch.threadpool.FixedExecutorBuilder;
+import org.opensearch.threadpool.ThreadPool;
+import org.opensearch.transport.client.Client;
+import org.opensearch.watcher.ResourceWatcherService;
+
+import java.io.IOException;
+import java.util.Collection;
+import java.util.List;
+import java.util.function.Supplier;
+
+/** Wires the node's one {@link Embedder} into OpenSearch; holds no logic of its own. */
+public class EmbedderPlugin extends Plugin implements ActionPlugin {
+
+    /** The plugin's name: its config directory is {@code config/embedder/}. */
+    public static final String NAME = "embedder";
+
+    private final Settings settings;
+    private Embedder embedder;
+
+    public EmbedderPlugin(Settings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public List<Setting<?>> getSettings() {
+        return EmbedderSettings.all();
+    }
+
+    @Override
+    public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
+        int processors = Math.max(1, Runtime.getRuntime().availableProcessors());
+        return List.of(new FixedExecutorBuilder(settings, EmbedderSettings.THREAD_POOL, processors, 256, "thread_pool." + EmbedderSettings.THREAD_POOL));
+    }
+
+    @Override
+    public Collection<Object> createComponents(Client client, ClusterService clusterService, ThreadPool threadPool,
+                                               ResourceWatcherService resourceWatcherService, ScriptService scriptService,
+                                               NamedXContentRegistry xContentRegistry, Environment environment,
+                                               NodeEnvironment nodeEnvironment, NamedWriteableRegistry namedWriteableRegistry,
+                                               IndexNameExpressionResolver indexNameExpressionResolver,
+                                               Supplier<RepositoriesService> repositoriesServiceSupplier) {
+        LoadedModel.Limits limits = new LoadedModel.Limits(EmbedderSettings.MAX_BATCH_SIZE.get(settings),
+            EmbedderSettings.TOKEN_BUDGET.get(settings), EmbedderSettings.INTRA_OP_THREADS.get(settings));
+        embedder = new Embedder(environment.configDir().resolve(NAME).resolve("models"), limits,
+            environment.tmpDir().resolve("embedder-native"));
+        return List.of();
+    }
+
+    @Override
+    public List<RestHandler> getRestHandlers(Settings settings, RestController restController, ClusterSettings clusterSettings,
+                                             IndexScopedSettings indexScopedSettings, SettingsFilter settingsFilter,
+                                             IndexNameExpressionResolver indexNameExpressionResolver,
+                                             Supplier<DiscoveryNodes> nodesInCluster) {
+        String defaultModel = EmbedderSettings.DEFAULT_MODEL.get(settings);
+        return List.of(new RestModelsAction(() -> embedder, defaultModel), new RestEmbedAction(() -> embedder),
+            new RestStatsAction(() -> embedder));
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (embedder != null) {
+            embedder.close();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package io.embedder.plugin;
+
+import org.opensearch.common.settings.Setting;
+import org.opensearch.common.settings.Setting.Property;
+
+import java.util.List;
+
+/** Node settings of the plugin ({@code opensearch.yml}). */
+public final class EmbedderSettings {
+
+    private EmbedderSettings() {}
+
+    /** Thread pool that runs inference; REST threads never embed. */
+    public static final String THREAD_POOL = "embedder";
+
+    public static final Setting<String> DEFAULT_MODEL =
+        Setting.simpleString("embedder.default_model", "bge-small-en-v1.5", Property.NodeScope);
+
+    public static final Setting<Integer> INTRA_OP_THREADS =
+        Setting.intSetting("embedder.inference.intra_op_threads", 1, 1, 64, Property.NodeScope);
+
+    public static final Setting<Integer> MAX_BATCH_SIZE =
+        Setting.intSetting("embedder.batch.max_size", 32, 1, 1024, Property.NodeScope);
+
+    public static final Setting<Integer> TOKEN_BUDGET =
+        Setting.intSetting("embedder.batch.token_budget", 8192, 16, 1 << 20, Property.NodeScope);
+
+    public static List<Setting<?>> all() {
+        return List.of(DEFAULT_MODEL, INTRA_OP_THREADS, MAX_BATCH_SIZE, TOKEN_BUDGET);
+    }
+}
