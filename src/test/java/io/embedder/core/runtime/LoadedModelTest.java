@@ -1,0 +1,170 @@
+package io.embedder.core.runtime;
+
+import io.embedder.core.EmbedParams;
+import io.embedder.core.EmbedderException;
+import io.embedder.core.Embeddings;
+import io.embedder.core.Role;
+import io.embedder.core.Task;
+import io.embedder.core.TestData;
+import io.embedder.core.model.ModelSpec;
+import io.embedder.core.model.Sourced;
+import io.embedder.core.pooling.Pooling;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * The pipeline (prompt, tokenize, batch, pad, pool, truncate, normalize) on bge-small's real tokenizer with a fake
+ * encoder whose token state is a function of the token id: state[d] = id × (d + 1), and 1e6 at padding positions,
+ * so a padding leak shows at once. Expected vectors are worked out by hand from the word-piece ids.
+ */
+class LoadedModelTest {
+
+    private static final int DIM = 4;
+    private static TextTokenizer tokenizer;
+    private static final List<Integer> batchSizes = new ArrayList<>();
+
+    @BeforeAll
+    static void load() {
+        TestData.assumeModel("bge-small-en-v1.5");
+        DjlEnvironment.configure(Path.of("target/djl-cache"));
+        tokenizer = TextTokenizer.load("bge", TestData.modelsDir().resolve("bge-small-en-v1.5/tokenizer.json"));
+    }
+
+    @AfterAll
+    static void close() {
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+    }
+
+    private static final LoadedModel.Encoder FAKE = new LoadedModel.Encoder() {
+        @Override
+        public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
+            batchSizes.add(batch);
+            float[] data = new float[batch * seq * DIM];
+            for (int i = 0; i < batch * seq; i++) {
+                for (int d = 0; d < DIM; d++) {
+                    data[i * DIM + d] = mask[i] == 0 ? 1e6f : ids[i] * (d + 1);
+                }
+            }
+            return new HiddenStates(data, mask, batch, seq, DIM, false);
+        }
+
+        @Override
+        public void close() {}
+    };
+
+    private static LoadedModel model(Pooling pooling, String padding, List<Integer> matryoshka, Map<String, String> prompts) {
+        ModelSpec spec = new ModelSpec("fake", Path.of("model.onnx"), Path.of("tokenizer.json"), "last_hidden_state",
+            Sourced.of(pooling, "test"), Sourced.of(false, "test"), Sourced.of(512, "test"), null, Sourced.of(DIM, "test"),
+            Sourced.of(prompts, "test"), null, Sourced.of(matryoshka, "test"), Sourced.of(padding, "test"));
+        return new LoadedModel(spec, tokenizer, FAKE, DIM, new LoadedModel.Limits(8, 4096, 1));
+    }
+
+    private static EmbedParams params(Task task, Boolean normalize, Integer dims, String... texts) {
+        return new EmbedParams(List.of(texts), task, null, normalize, dims, Truncation.MODEL_DEFAULT);
+    }
+
+    // word pieces: [CLS]=101, hello=7592, world=2088, !=999, [SEP]=102
+
+    @Test
+    void clsAndLastTokenUnderLeftAndRightPadding() {
+        for (String padding : List.of("right", "left")) {
+            LoadedModel cls = model(Pooling.CLS, padding, List.of(), Map.of());
+            LoadedModel last = model(Pooling.LAST_TOKEN, padding, List.of(), Map.of());
+            // one batch: "hello" (3 tokens) is padded to the length of "hello world!" (5 tokens)
+            Embeddings c = cls.embed(params(Task.EMBED, false, null, "hello world!", "hello"));
+            Embeddings l = last.embed(params(Task.EMBED, false, null, "hello world!", "hello"));
+            for (int text = 0; text < 2; text++) {
+                assertArrayEquals(new float[] {101, 202, 303, 404}, c.vectors().get(text), padding);
+                assertArrayEquals(new float[] {102, 204, 306, 408}, l.vectors().get(text), padding);
+            }
+        }
+    }
+
+    @Test
+    void meanAndMaxIgnorePaddingAndKeepInputOrder() {
+        LoadedModel mean = model(Pooling.MEAN, "right", List.of(), Map.of());
+        Embeddings e = mean.embed(params(Task.EMBED, false, null, "hello world!", "hello"));
+        // "hello world!": (101 + 7592 + 2088 + 999 + 102) / 5 = 2176.4; "hello": (101 + 7592 + 102) / 3 = 2598.333
+        assertArrayEquals(new float[] {2176.4f, 4352.8f, 6529.2f, 8705.6f}, e.vectors().get(0), 1e-3f);
+        assertArrayEquals(new float[] {2598.3333f, 5196.6667f, 7795f, 10393.333f}, e.vectors().get(1), 1e-3f);
+        LoadedModel max = model(Pooling.MAX, "left", List.of(), Map.of());
+        assertArrayEquals(new float[] {7592, 15184, 22776, 30368}, max.embed(params(Task.EMBED, false, null, "hello world!", "hello")).vectors().get(1));
+    }
+
+    @Test
+    void normalizeAndMatryoshka() {
+        LoadedModel m = model(Pooling.CLS, "right", List.of(2, DIM), Map.of());
+        // CLS state (101, 202, 303, 404) ∝ (1, 2, 3, 4): normalized by √30; truncated to 2 then normalized by √5
+        double r30 = Math.sqrt(30), r5 = Math.sqrt(5);
+        assertArrayEquals(new float[] {(float) (1 / r30), (float) (2 / r30), (float) (3 / r30), (float) (4 / r30)},
+            m.embed(params(Task.EMBED, true, null, "hello")).vectors().get(0), 1e-6f);
+        Embeddings two = m.embed(params(Task.EMBED, true, 2, "hello"));
+        assertEquals(2, two.dimensions());
+        assertArrayEquals(new float[] {(float) (1 / r5), (float) (2 / r5)}, two.vectors().get(0), 1e-6f);
+        assertArrayEquals(new float[] {101, 202}, m.embed(params(Task.EMBED, false, 2, "hello")).vectors().get(0));
+    }
+
+    @Test
+    void dimensionsAreValidatedAgainstTheModel() {
+        EmbedderException notDeclared = assertThrows(EmbedderException.class,
+            () -> model(Pooling.CLS, "right", List.of(), Map.of()).embed(params(Task.EMBED, null, 2, "hello")));
+        assertEquals("[dimensions] [2]: model [fake] is not declared Matryoshka (no matryoshka_dimensions in its "
+            + "embedder-model.json); omit [dimensions] or use 4", notDeclared.getMessage());
+        EmbedderException outside = assertThrows(EmbedderException.class,
+            () -> model(Pooling.CLS, "right", List.of(2, 4), Map.of()).embed(params(Task.EMBED, null, 3, "hello")));
+        assertEquals("[dimensions] [3] is not one of model [fake]'s Matryoshka dimensions [2, 4]", outside.getMessage());
+        assertEquals(4, model(Pooling.CLS, "right", List.of(), Map.of()).embed(params(Task.EMBED, null, 4, "hello")).dimensions());
+    }
+
+    @Test
+    void tokenEmbedReturnsEveryRealToken() {
+        Embeddings e = model(Pooling.CLS, "left", List.of(), Map.of()).embed(params(Task.TOKEN_EMBED, false, null, "hello", "hello world!"));
+        assertEquals(3, e.tokens().get(0).length);
+        assertEquals(5, e.tokens().get(1).length);
+        assertArrayEquals(new float[] {2088, 4176, 6264, 8352}, e.tokens().get(1)[2]);
+        assertEquals(List.of(), e.vectors());
+    }
+
+    @Test
+    void poolingAndTaskMustAgree() {
+        EmbedderException all = assertThrows(EmbedderException.class,
+            () -> model(Pooling.ALL, "right", List.of(), Map.of()).embed(params(Task.EMBED, null, null, "x")));
+        assertEquals("model [fake] has pooling [all] (token-level output): use task [token_embed]", all.getMessage());
+        EmbedderException none = assertThrows(EmbedderException.class,
+            () -> model(Pooling.NONE, "right", List.of(), Map.of()).embed(params(Task.TOKEN_EMBED, null, null, "x")));
+        assertEquals("model [fake] has pooling [none] (its graph pools): task [token_embed] needs token states", none.getMessage());
+    }
+
+    @Test
+    void rolesPickPromptsTheWaySentenceTransformersDoes() {
+        LoadedModel m = model(Pooling.CLS, "right", List.of(), Map.of("query", "query: ", "passage", "passage: "));
+        assertEquals("query: ", m.prompt(Role.QUERY));
+        assertEquals("passage: ", m.prompt(Role.DOCUMENT));
+        assertEquals("", m.prompt(null));
+        // "query: hello" → [CLS] query : hello [SEP]: the prompt's tokens are part of the text
+        Embeddings e = m.embed(new EmbedParams(List.of("hello"), Task.TOKEN_EMBED, Role.QUERY, false, null, Truncation.MODEL_DEFAULT));
+        assertEquals(5, e.tokens().get(0).length);
+    }
+
+    @Test
+    void batchesAreCutByTheTokenBudget() {
+        ModelSpec spec = model(Pooling.CLS, "right", List.of(), Map.of()).spec();
+        LoadedModel small = new LoadedModel(spec, tokenizer, FAKE, DIM, new LoadedModel.Limits(2, 4096, 1));
+        batchSizes.clear();
+        Embeddings e = small.embed(params(Task.EMBED, false, null, "a", "b", "c", "d", "e"));
+        assertEquals(List.of(2, 2, 1), batchSizes);
+        assertEquals(5, e.vectors().size());
+    }
+}
