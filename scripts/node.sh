@@ -5,6 +5,7 @@
 #   scripts/node.sh start   <name> <http-port> [--foreground]
 #   scripts/node.sh stop    <name>
 #   scripts/node.sh logs    <name> [lines]               follow the main log, or print its last <lines> lines
+#   scripts/node.sh home    <name>                       print the node's home directory
 #
 # Nodes live in ${EMBEDDER_NODE_ROOT:-/var/tmp/opensearch-embedder}/<name> (outside the repo: CI clones into a
 # mode-700 directory). OpenSearch refuses to run as root, so as root the node runs as the system user
@@ -14,7 +15,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
-# shellcheck source=jdk.sh
+# shellcheck source-path=SCRIPTDIR source=jdk.sh
 . "$here/jdk.sh"
 export OPENSEARCH_JAVA_HOME=$JAVA_HOME   # the integ-test distribution bundles no JDK
 
@@ -27,7 +28,7 @@ cache=${EMBEDDER_CACHE:-$HOME/.cache/opensearch-embedder}
 run_user=opensearch-embedder
 
 die() { echo "node.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,7s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 [ $# -ge 2 ] || usage
 cmd=$1 name=$2
@@ -35,6 +36,7 @@ cmd=$1 name=$2
 home=$node_root/$name
 pidfile=$home/opensearch.pid
 log=$home/logs/embedder-$name.log   # <path.logs>/<cluster.name>.log
+console=$home/logs/console.log      # the launcher's own output in background mode
 
 # Runs a command as the node's user: opensearch-embedder when root, else the current user.
 as_node_user() {
@@ -68,13 +70,17 @@ fetch() {
   echo "$cache/$file"
 }
 
-# Prints the pid of the node if it is running (the pid file's process, started from this home).
-running_pid() {
+# Prints the pid(s) of this node: the pid file's process, else (the pid file is written seconds after
+# `opensearch -d` returns) any JVM started with this home or launcher script still about to exec one. Fails if none.
+node_pids() {
   local pid
-  [ -s "$pidfile" ] || return 1
-  pid=$(cat "$pidfile")
-  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-Dopensearch.path.home=$home" &&
-    echo "$pid"
+  if [ -s "$pidfile" ]; then
+    pid=$(cat "$pidfile" 2>/dev/null) || pid=none
+    if grep -qzxF -e "-Dopensearch.path.home=$home" "/proc/$pid/cmdline" 2>/dev/null; then echo "$pid"; return 0; fi
+  fi
+  # The patterns come through a file so that grep does not find itself.
+  grep -lzxF -f <(printf '%s\n' "-Dopensearch.path.home=$home" "$home/bin/opensearch") /proc/[0-9]*/cmdline 2>/dev/null |
+    sed 's:^/proc/\([0-9]*\)/cmdline$:\1:' | grep .
 }
 
 health() { # http status of the yellow-health wait, 000 if nothing answers
@@ -105,7 +111,11 @@ do_install() {
   # Unpack the distribution (a single opensearch-<version>/ folder) as the node home.
   local tmp
   tmp=$(mktemp -d "$node_root/.unpack.XXXXXX")
-  unzip -q "$dist" -d "$tmp"
+  if command -v unzip >/dev/null; then
+    unzip -q "$dist" -d "$tmp"
+  else # the JDK's jar tool drops the exec bits
+    (cd "$tmp" && "$JAVA_HOME/bin/jar" xf "$dist") && chmod +x "$tmp"/opensearch-*/bin/*
+  fi
   mv "$tmp"/opensearch-* "$home"
   rmdir "$tmp"
   mkdir -p "$home/data" "$home/logs" "$home/tmp" "$home/config/jvm.options.d"
@@ -125,13 +135,19 @@ path.logs: $home/logs
 cluster.routing.allocation.disk.threshold_enabled: false
 EOF
   write_heap
-  [ "$(id -u)" -ne 0 ] || chown -R "$run_user:" "$home"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R "$run_user:" "$home"
+    # Tests running as root drop model directories into config/embedder/models, copying the plugin's 660 files:
+    # setgid directories give what they create the node's group, so the node can read it.
+    find "$home/config" -type d -exec chmod g+s {} +
+  fi
   echo "installed node $name in $home (OpenSearch $os_version, k-NN $knn_version, $(basename "$zip"))"
 }
 
 do_start() {
   local port=${1:-} fg=${2:-}
   [[ $port =~ ^[0-9]+$ ]] || die "start needs an http port"
+  [ -z "$fg" ] || [ "$fg" = --foreground ] || usage
   [ -x "$home/bin/opensearch" ] || die "node $name is not installed: scripts/node.sh install $name <plugin-zip>"
   ensure_user
   write_heap
@@ -139,7 +155,7 @@ do_start() {
   local url=http://127.0.0.1:$port
   local -a node=(env "OPENSEARCH_JAVA_HOME=$JAVA_HOME" "OPENSEARCH_TMPDIR=$home/tmp"
     "$home/bin/opensearch" -p "$pidfile" -Ehttp.port="$port" -Etransport.port="$((port + 100))")
-  if running_pid >/dev/null; then
+  if node_pids >/dev/null; then
     echo "node $name is already running"
   elif [ "$(health "$port")" != 000 ]; then
     die "something else already answers on port $port"
@@ -152,11 +168,13 @@ do_start() {
     cd "$home"
     if [ "$(id -u)" -eq 0 ]; then exec runuser -u "$run_user" -- "${node[@]}"; else exec "${node[@]}"; fi
   else
-    (cd "$home" && as_node_user "${node[@]}" -d) || { log_tail 80; die "node $name failed to start"; }
+    # Detach the daemon from our stdout/stderr (a pipe left open would hang whoever reads it).
+    (cd "$home" && as_node_user "${node[@]}" -d </dev/null >"$console" 2>&1) ||
+      { cat "$console" >&2; log_tail 80; die "node $name failed to start"; }
   fi
   local deadline=$((SECONDS + 240))
   until [ "$(health "$port")" = 200 ]; do
-    if ! running_pid >/dev/null || [ $SECONDS -ge $deadline ]; then
+    if ! node_pids >/dev/null || [ $SECONDS -ge $deadline ]; then
       log_tail 80
       do_stop >/dev/null
       die "node $name did not become healthy on $url"
@@ -167,16 +185,19 @@ do_start() {
 }
 
 do_stop() {
-  local pid
-  pid=$(running_pid) || { rm -f "$pidfile"; return 0; }
-  kill -TERM "$pid"
+  local pids
+  pids=$(node_pids) || { rm -f "$pidfile"; return 0; }
+  # shellcheck disable=SC2086 # one or more pids
+  kill -TERM $pids 2>/dev/null || true
   for _ in $(seq 60); do
-    kill -0 "$pid" 2>/dev/null || break
+    node_pids >/dev/null || break
     sleep 1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if pids=$(node_pids); then
     echo "node $name did not stop in 60 s: killing it" >&2
-    kill -KILL "$pid" || true
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    sleep 1
   fi
   rm -f "$pidfile"
   echo "stopped node $name"
@@ -186,6 +207,7 @@ case $cmd in
   install) do_install "${3:-}" ;;
   start) do_start "${3:-}" "${4:-}" ;;
   stop) do_stop ;;
+  home) echo "$home" ;;
   logs) if [ -n "${3:-}" ]; then tail -n "$3" "$log"; else tail -n 100 -F "$log"; fi ;;
   *) usage ;;
 esac

@@ -327,9 +327,15 @@ public final class ModelSpecReader {
     }
 
     private JsonElement parse(Path file, String label) {
+        String text;
         try {
-            return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (IOException | JsonParseException e) {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw invalid("cannot read " + label + ": " + e);
+        }
+        try {
+            return JsonParser.parseString(text);
+        } catch (JsonParseException e) {
             throw invalid(label + " is not valid JSON: " + e.getMessage());
         }
     }

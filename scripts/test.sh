@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The test command: unit tests and the all-models plugin zip, then the integration tests (*IT.java) against a
+# real node "test" on port ${EMBEDDER_TEST_PORT:-9201}. Extra arguments go to the integration-test Maven call,
+# e.g. scripts/test.sh -Dit.test=EmbedApiIT. The node is always stopped at the end; exit code = test result.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source-path=SCRIPTDIR source=jdk.sh
+. scripts/jdk.sh
+port=${EMBEDDER_TEST_PORT:-9201}
+
+# (a) unit tests + plugin zip with all three models
+mvn -B verify -Pall-models
+zip=
+for f in target/releases/embedder-*.zip; do
+  if [ -z "$zip" ] || [ "$f" -nt "$zip" ]; then zip=$f; fi
+done
+[ -f "$zip" ] || { echo "test.sh: the build made no target/releases/embedder-*.zip" >&2; exit 1; }
+
+# (b) a fresh node with that zip; from here on, always stop it (and show its log if something failed)
+scripts/node.sh install test "$zip"
+node_up=0
+finish() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ "$node_up" -eq 1 ]; then
+    echo "---- test.sh failed ($rc): last 80 lines of the node log ----" >&2
+    scripts/node.sh logs test 80 >&2 || true
+  fi
+  scripts/node.sh stop test || true
+  exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+scripts/node.sh start test "$port"   # prints the log tail itself if the node does not come up
+node_up=1
+
+# (c) integration tests against it (none yet is fine); some drop model directories into the node's models dir
+mvn -B -Pall-models failsafe:integration-test failsafe:verify -DskipITs=false -Dtests.cluster="127.0.0.1:$port" \
+  -Dtests.node.models="$(scripts/node.sh home test)/config/embedder/models" "$@"

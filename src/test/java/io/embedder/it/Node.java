@@ -1,0 +1,111 @@
+package io.embedder.it;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The real OpenSearch node the integration tests talk to ({@code -Dtests.cluster=host:port}, started by
+ * scripts/test.sh with the plugin zip installed).
+ */
+final class Node {
+
+    record Response(int status, JsonElement body) {
+        JsonObject object() {
+            return body.getAsJsonObject();
+        }
+
+        /** The {@code error.reason} of an OpenSearch error response. */
+        String reason() {
+            return object().getAsJsonObject("error").get("reason").getAsString();
+        }
+
+        String type() {
+            return object().getAsJsonObject("error").get("type").getAsString();
+        }
+    }
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private static final Gson GSON = new Gson();
+
+    private Node() {}
+
+    static String base() {
+        return "http://" + System.getProperty("tests.cluster", "127.0.0.1:9201");
+    }
+
+    /** The node's models directory, for tests that drop model directories in; null when not given. */
+    static Path modelsDir() {
+        String dir = System.getProperty("tests.node.models", "");
+        return dir.isEmpty() ? null : Path.of(dir);
+    }
+
+    static Response get(String path) {
+        return send(HttpRequest.newBuilder(URI.create(base() + path)).GET());
+    }
+
+    static Response post(String path, Object body) {
+        String json = body instanceof String s ? s : GSON.toJson(body);
+        return send(HttpRequest.newBuilder(URI.create(base() + path)).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    static Response embed(String model, Map<String, Object> body) {
+        return post("/_plugins/_embedder/models/" + model + "/_embed", body);
+    }
+
+    /** Embeds {@code texts} in requests of {@code chunk} texts; fails on any non-200. */
+    static List<float[]> embedAll(String model, List<String> texts, String role, int chunk) {
+        List<float[]> out = new ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i += chunk) {
+            Map<String, Object> body = new java.util.HashMap<>();
+            body.put("texts", texts.subList(i, Math.min(texts.size(), i + chunk)));
+            if (role != null) {
+                body.put("role", role);
+            }
+            Response r = embed(model, body);
+            if (r.status() != 200) {
+                throw new AssertionError("embed " + model + " -> " + r.status() + " " + r.body());
+            }
+            for (JsonElement v : r.object().getAsJsonArray("embeddings")) {
+                out.add(floats(v.getAsJsonArray()));
+            }
+        }
+        return out;
+    }
+
+    static float[] floats(JsonArray a) {
+        float[] v = new float[a.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = a.get(i).getAsFloat();
+        }
+        return v;
+    }
+
+    private static Response send(HttpRequest.Builder request) {
+        try {
+            HttpResponse<String> r = HTTP.send(request.timeout(Duration.ofMinutes(5)).build(), HttpResponse.BodyHandlers.ofString());
+            JsonElement body = r.body().isEmpty() ? null : JsonParser.parseString(r.body());
+            return new Response(r.statusCode(), body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
