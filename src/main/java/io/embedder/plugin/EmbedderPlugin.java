@@ -19,6 +19,8 @@ import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
 import org.opensearch.plugins.ActionPlugin;
 import org.opensearch.plugins.Plugin;
+import org.opensearch.plugins.SearchPlugin;
+import io.embedder.query.TextKnnQueryBuilder;
 import org.opensearch.repositories.RepositoriesService;
 import org.opensearch.rest.RestController;
 import org.opensearch.rest.RestHandler;
@@ -35,7 +37,7 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /** Wires the node's one {@link Embedder} into OpenSearch; holds no logic of its own. */
-public class EmbedderPlugin extends Plugin implements ActionPlugin {
+public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin {
 
     /** The plugin's name: its config directory is {@code config/embedder/}. */
     public static final String NAME = "embedder";
@@ -80,6 +82,12 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin {
         String defaultModel = EmbedderSettings.DEFAULT_MODEL.get(settings);
         return List.of(new RestModelsAction(() -> embedder, defaultModel), new RestEmbedAction(() -> embedder),
             new RestStatsAction(() -> embedder));
+    }
+
+    @Override
+    public List<QuerySpec<?>> getQueries() {
+        return List.of(new QuerySpec<>(TextKnnQueryBuilder.NAME, in -> new TextKnnQueryBuilder(in, () -> embedder),
+            parser -> TextKnnQueryBuilder.fromXContent(parser, () -> embedder)));
     }
 
     @Override

@@ -6,11 +6,11 @@ import org.opensearch.ResourceNotFoundException;
 import org.opensearch.core.rest.RestStatus;
 
 /** Maps the embedder's errors onto OpenSearch exceptions, whose type and status the REST layer renders. */
-final class Errors {
+public final class Errors {
 
     private Errors() {}
 
-    static Exception toOpenSearch(Exception e) {
+    public static Exception toOpenSearch(Exception e) {
         if (e instanceof EmbedderException ee) {
             return switch (ee.kind()) {
                 case BAD_REQUEST -> new IllegalArgumentException(ee.getMessage(), ee);
