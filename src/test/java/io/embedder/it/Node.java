@@ -64,6 +64,24 @@ final class Node {
             .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    static Response put(String path, String json) {
+        return send(HttpRequest.newBuilder(URI.create(base() + path)).header("Content-Type", "application/json")
+            .PUT(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    static Response delete(String path) {
+        return send(HttpRequest.newBuilder(URI.create(base() + path)).DELETE());
+    }
+
+    static Response bulk(String ndjson) {
+        return send(HttpRequest.newBuilder(URI.create(base() + "/_bulk")).header("Content-Type", "application/x-ndjson")
+            .POST(HttpRequest.BodyPublishers.ofString(ndjson)));
+    }
+
+    static String json(Object value) {
+        return GSON.toJson(value);
+    }
+
     static Response embed(String model, Map<String, Object> body) {
         return post("/_plugins/_embedder/models/" + model + "/_embed", body);
     }
