@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real single-node OpenSearch (integ-test distribution + k-NN + our plugin) for development and tests.
 #
-#   scripts/node.sh install <name> <plugin-zip>          fresh node home with k-NN and the plugin installed
+#   scripts/node.sh install <name> <plugin-zip> [--no-knn]  fresh node home with k-NN (unless --no-knn) and the plugin
 #   scripts/node.sh start   <name> <http-port> [--foreground]
 #   scripts/node.sh stop    <name>
 #   scripts/node.sh logs    <name> [lines]               follow the main log, or print its last <lines> lines
@@ -99,7 +99,8 @@ write_heap() {
 }
 
 do_install() {
-  local zip=${1:-}
+  local zip=${1:-} with_knn=1
+  [ "${2:-}" = --no-knn ] && with_knn=0
   [ -f "$zip" ] || die "plugin zip not found: ${zip:-<none given>}"
   zip=$(cd "$(dirname "$zip")" && pwd)/$(basename "$zip")
   local dist knn
@@ -119,8 +120,10 @@ do_install() {
   mv "$tmp"/opensearch-* "$home"
   rmdir "$tmp"
   mkdir -p "$home/data" "$home/logs" "$home/tmp" "$home/config/jvm.options.d"
-  # k-NN first: our plugin may extend it.
-  "$home/bin/opensearch-plugin" install --batch "file://$knn"
+  # k-NN first: our plugin may extend it. Without it, the plugin must still start (text_knn then says why it can't run).
+  if [ "$with_knn" -eq 1 ]; then
+    "$home/bin/opensearch-plugin" install --batch "file://$knn"
+  fi
   "$home/bin/opensearch-plugin" install --batch "file://$zip"
   cat >>"$home/config/opensearch.yml" <<EOF
 
@@ -141,7 +144,7 @@ EOF
     # setgid directories give what they create the node's group, so the node can read it.
     find "$home/config" -type d -exec chmod g+s {} +
   fi
-  echo "installed node $name in $home (OpenSearch $os_version, k-NN $knn_version, $(basename "$zip"))"
+  echo "installed node $name in $home (OpenSearch $os_version, $([ "$with_knn" -eq 1 ] && echo "k-NN $knn_version" || echo "no k-NN"), $(basename "$zip"))"
 }
 
 do_start() {
@@ -204,7 +207,7 @@ do_stop() {
 }
 
 case $cmd in
-  install) do_install "${3:-}" ;;
+  install) do_install "${3:-}" "${4:-}" ;;
   start) do_start "${3:-}" "${4:-}" ;;
   stop) do_stop ;;
   home) echo "$home" ;;

@@ -16,8 +16,11 @@ for f in target/releases/embedder-*.zip; do
 done
 [ -f "$zip" ] || { echo "test.sh: the build made no target/releases/embedder-*.zip" >&2; exit 1; }
 
-# (b) a fresh node with that zip; from here on, always stop it (and show its log if something failed)
+# (b) a fresh node with that zip, and one without the k-NN plugin (the plugin must start there too);
+#     from here on, always stop them (and show the test node's log if something failed)
 scripts/node.sh install test "$zip"
+scripts/node.sh install test-noknn "$zip" --no-knn
+noknn_port=$((port + 1))
 node_up=0
 finish() {
   local rc=$?
@@ -26,13 +29,16 @@ finish() {
     scripts/node.sh logs test 80 >&2 || true
   fi
   scripts/node.sh stop test || true
+  scripts/node.sh stop test-noknn || true
   exit "$rc"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
 scripts/node.sh start test "$port"   # prints the log tail itself if the node does not come up
 node_up=1
+scripts/node.sh start test-noknn "$noknn_port"
 
 # (c) integration tests against it (none yet is fine); some drop model directories into the node's models dir
 mvn -B -Pall-models failsafe:integration-test failsafe:verify -DskipITs=false -Dtests.cluster="127.0.0.1:$port" \
+  -Dtests.cluster.noknn="127.0.0.1:$noknn_port" \
   -Dtests.node.models="$(scripts/node.sh home test)/config/embedder/models" "$@"

@@ -59,13 +59,21 @@ final class Node {
     }
 
     static Response post(String path, Object body) {
-        String json = body instanceof String s ? s : GSON.toJson(body);
-        return send(HttpRequest.newBuilder(URI.create(base() + path)).header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(json)));
+        return postTo(base(), path, body instanceof String s ? s : GSON.toJson(body));
     }
 
     static Response put(String path, String json) {
-        return send(HttpRequest.newBuilder(URI.create(base() + path)).header("Content-Type", "application/json")
+        return putTo(base(), path, json);
+    }
+
+    /** POST to another node, {@code base} being {@code http://host:port}. */
+    static Response postTo(String base, String path, String json) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    static Response putTo(String base, String path, String json) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
             .PUT(HttpRequest.BodyPublishers.ofString(json)));
     }
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Benchmarks against a real node "bench" on port ${EMBEDDER_BENCH_PORT:-9203} (default plugin zip: bge-small only).
+#   scripts/bench.sh query-latency [-Dbench.rounds=N]   text_knn vs knn with a precomputed vector, on CISI
+# Results are printed and written to target/bench-*.md; record them in BENCHMARKS.md with the command.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source-path=SCRIPTDIR source=jdk.sh
+. scripts/jdk.sh
+port=${EMBEDDER_BENCH_PORT:-9203}
+case "${1:-}" in
+  query-latency) class=QueryLatencyBench ;;
+  *) sed -n '2,4s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+esac
+shift
+
+mvn -B -q package -DskipTests
+zip=$(ls -t target/releases/embedder-*.zip | head -1)
+scripts/node.sh install bench "$zip"
+trap 'scripts/node.sh stop bench || true' EXIT
+scripts/node.sh start bench "$port"
+mvn -B -q failsafe:integration-test failsafe:verify -DskipITs=false -Dit.test="$class" -Dtests.cluster="127.0.0.1:$port" "$@"
+cat target/bench-*.md
