@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A real single-node OpenSearch (integ-test distribution + k-NN + our plugin) for development and tests.
 #
-#   scripts/node.sh install <name> <plugin-zip> [--no-knn]  fresh node home with k-NN (unless --no-knn) and the plugin
-#   scripts/node.sh start   <name> <http-port> [--foreground]
+#   scripts/node.sh install <name> <plugin-zip> [--no-knn] [--cluster <cluster> <seed ports> <managers>]
+#                            fresh node home with k-NN (unless --no-knn) and the plugin; single-node unless --cluster
+#                            (seed ports: transport ports a,b,..; managers: node names a,b,.. of the first election)
+#   scripts/node.sh start   <name> <http-port> [--foreground|--no-wait]
 #   scripts/node.sh stop    <name>
 #   scripts/node.sh logs    <name> [lines]               follow the main log, or print its last <lines> lines
 #   scripts/node.sh home    <name>                       print the node's home directory
@@ -35,7 +37,8 @@ cmd=$1 name=$2
 [[ $name =~ ^[A-Za-z0-9_-]+$ ]] || die "bad node name: $name"
 home=$node_root/$name
 pidfile=$home/opensearch.pid
-log=$home/logs/embedder-$name.log   # <path.logs>/<cluster.name>.log
+# <path.logs>/<cluster.name>.log; install records the cluster name
+log=$home/logs/$(cat "$home/.cluster-name" 2>/dev/null || echo "embedder-$name").log
 console=$home/logs/console.log      # the launcher's own output in background mode
 
 # Runs a command as the node's user: opensearch-embedder when root, else the current user.
@@ -99,8 +102,15 @@ write_heap() {
 }
 
 do_install() {
-  local zip=${1:-} with_knn=1
-  [ "${2:-}" = --no-knn ] && with_knn=0
+  local zip=${1:-} with_knn=1 cluster="" seeds="" managers=""
+  shift || true
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --no-knn) with_knn=0; shift ;;
+      --cluster) [ $# -ge 4 ] || usage; cluster=$2 seeds=$3 managers=$4; shift 4 ;;
+      *) usage ;;
+    esac
+  done
   [ -f "$zip" ] || die "plugin zip not found: ${zip:-<none given>}"
   zip=$(cd "$(dirname "$zip")" && pwd)/$(basename "$zip")
   local dist knn
@@ -128,15 +138,20 @@ do_install() {
   cat >>"$home/config/opensearch.yml" <<EOF
 
 # ---- written by scripts/node.sh (http.port and transport.port are given at start) ----
-cluster.name: embedder-$name
 node.name: $name
 network.host: 127.0.0.1
-discovery.type: single-node
+$(if [ -z "$cluster" ]; then
+    printf 'cluster.name: embedder-%s\ndiscovery.type: single-node\n' "$name"
+  else
+    printf 'cluster.name: %s\ndiscovery.seed_hosts: [%s]\ncluster.initial_cluster_manager_nodes: [%s]\n' \
+      "$cluster" "$(echo "$seeds" | sed 's/\([0-9]\+\)/"127.0.0.1:\1"/g')" "$managers"
+  fi)
 path.data: $home/data
 path.logs: $home/logs
 # a dev/test node: never refuse shards because the disk is fuller than a production watermark
 cluster.routing.allocation.disk.threshold_enabled: false
 EOF
+  echo "${cluster:-embedder-$name}" >"$home/.cluster-name"
   write_heap
   if [ "$(id -u)" -eq 0 ]; then
     chown -R "$run_user:" "$home"
@@ -150,7 +165,7 @@ EOF
 do_start() {
   local port=${1:-} fg=${2:-}
   [[ $port =~ ^[0-9]+$ ]] || die "start needs an http port"
-  [ -z "$fg" ] || [ "$fg" = --foreground ] || usage
+  [ -z "$fg" ] || [ "$fg" = --foreground ] || [ "$fg" = --no-wait ] || usage
   [ -x "$home/bin/opensearch" ] || die "node $name is not installed: scripts/node.sh install $name <plugin-zip>"
   ensure_user
   write_heap
@@ -174,6 +189,8 @@ do_start() {
     # Detach the daemon from our stdout/stderr (a pipe left open would hang whoever reads it).
     (cd "$home" && as_node_user "${node[@]}" -d </dev/null >"$console" 2>&1) ||
       { cat "$console" >&2; log_tail 80; die "node $name failed to start"; }
+    # a cluster member cannot be healthy alone: the caller waits once all members run
+    if [ "$fg" = --no-wait ]; then echo "node $name started on $url"; return 0; fi
   fi
   local deadline=$((SECONDS + 240))
   until [ "$(health "$port")" = 200 ]; do
@@ -207,7 +224,7 @@ do_stop() {
 }
 
 case $cmd in
-  install) do_install "${3:-}" "${4:-}" ;;
+  install) shift 2; do_install "$@" ;;
   start) do_start "${3:-}" "${4:-}" ;;
   stop) do_stop ;;
   home) echo "$home" ;;

@@ -21,6 +21,12 @@ done
 scripts/node.sh install test "$zip"
 scripts/node.sh install test-noknn "$zip" --no-knn
 noknn_port=$((port + 1))
+# and a two-node cluster (cluster-manager-eligible both), for what crosses nodes
+multi_ports=("$((port + 10))" "$((port + 11))")
+for i in 1 2; do
+  scripts/node.sh install "test-multi$i" "$zip" --cluster embedder-test-multi \
+    "$((multi_ports[0] + 100)),$((multi_ports[1] + 100))" test-multi1,test-multi2
+done
 node_up=0
 finish() {
   local rc=$?
@@ -29,7 +35,7 @@ finish() {
     scripts/node.sh logs test 80 >&2 || true
   fi
   scripts/node.sh stop test || true
-  scripts/node.sh stop test-noknn || true
+  for n in test-noknn test-multi1 test-multi2; do scripts/node.sh stop "$n" || true; done
   exit "$rc"
 }
 trap finish EXIT
@@ -37,8 +43,18 @@ trap 'exit 130' INT TERM
 scripts/node.sh start test "$port"   # prints the log tail itself if the node does not come up
 node_up=1
 scripts/node.sh start test-noknn "$noknn_port"
+scripts/node.sh start test-multi1 "${multi_ports[0]}" --no-wait
+scripts/node.sh start test-multi2 "${multi_ports[1]}" --no-wait
+for _ in $(seq 120); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+    "http://127.0.0.1:${multi_ports[0]}/_cluster/health?wait_for_nodes=2&wait_for_status=green&timeout=5s" || true)
+  [ "$code" = 200 ] && break
+  sleep 2
+done
+[ "$code" = 200 ] || { scripts/node.sh logs test-multi1 60 >&2; echo "test.sh: the two-node cluster did not form" >&2; exit 1; }
 
 # (c) integration tests against it (none yet is fine); some drop model directories into the node's models dir
 mvn -B -Pall-models failsafe:integration-test failsafe:verify -DskipITs=false -Dtests.cluster="127.0.0.1:$port" \
   -Dtests.cluster.noknn="127.0.0.1:$noknn_port" \
+  -Dtests.cluster.multi="127.0.0.1:${multi_ports[0]},127.0.0.1:${multi_ports[1]}" \
   -Dtests.node.models="$(scripts/node.sh home test)/config/embedder/models" "$@"

@@ -72,13 +72,21 @@ final class Node {
             .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    static Response getFrom(String base, String path) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
+    }
+
     static Response putTo(String base, String path, String json) {
         return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
             .PUT(HttpRequest.BodyPublishers.ofString(json)));
     }
 
     static Response delete(String path) {
-        return send(HttpRequest.newBuilder(URI.create(base() + path)).DELETE());
+        return deleteAt(base(), path);
+    }
+
+    static Response deleteAt(String base, String path) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).DELETE());
     }
 
     static Response bulk(String ndjson) {
