@@ -18,7 +18,11 @@ import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
 import org.opensearch.plugins.ActionPlugin;
+import org.opensearch.plugins.IngestPlugin;
 import org.opensearch.plugins.Plugin;
+import org.opensearch.ingest.Processor;
+import io.embedder.ingest.EmbedProcessor;
+import java.util.Map;
 import org.opensearch.plugins.SearchPlugin;
 import io.embedder.query.TextKnnQueryBuilder;
 import org.opensearch.repositories.RepositoriesService;
@@ -37,7 +41,7 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /** Wires the node's one {@link Embedder} into OpenSearch; holds no logic of its own. */
-public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin {
+public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin, IngestPlugin {
 
     /** The plugin's name: its config directory is {@code config/embedder/}. */
     public static final String NAME = "embedder";
@@ -82,6 +86,13 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
         String defaultModel = EmbedderSettings.DEFAULT_MODEL.get(settings);
         return List.of(new RestModelsAction(() -> embedder, defaultModel), new RestEmbedAction(() -> embedder),
             new RestStatsAction(() -> embedder));
+    }
+
+    @Override
+    public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
+        return Map.of(EmbedProcessor.TYPE, new EmbedProcessor.Factory(() -> embedder,
+            task -> parameters.client.threadPool().executor(EmbedderSettings.THREAD_POOL).execute(task),
+            EmbedderSettings.DEFAULT_MODEL.get(settings)));
     }
 
     @Override

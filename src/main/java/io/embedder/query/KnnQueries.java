@@ -23,6 +23,27 @@ final class KnnQueries {
 
     private KnnQueries() {}
 
+    /**
+     * Fails fast, before any inference, when the k-NN plugin is not installed: parses an empty {@code knn} query,
+     * which k-NN rejects for its content and an unknown query name rejects for its name.
+     */
+    static void requireAvailable(NamedXContentRegistry registry) {
+        try (XContentParser parser = JsonXContent.jsonXContent.createParser(registry, DeprecationHandler.IGNORE_DEPRECATIONS,
+            "{\"" + KNN + "\": {}}")) {
+            parser.nextToken();
+            AbstractQueryBuilder.parseInnerQueryBuilder(parser);
+        } catch (Exception e) {
+            if (isUnknownQuery(e)) {
+                throw missingKnn();
+            }
+        }
+    }
+
+    private static IllegalArgumentException missingKnn() {
+        return new IllegalArgumentException("[" + TextKnnQueryBuilder.NAME + "] rewrites into the k-NN plugin's [knn] query, "
+            + "and the k-NN plugin is not installed on this cluster");
+    }
+
     /** A {@code knn} query on {@code field} for {@code vector}, with the search options of {@code source}. */
     static QueryBuilder knn(NamedXContentRegistry registry, TextKnnQueryBuilder source, float[] vector) throws IOException {
         XContentBuilder b = XContentFactory.jsonBuilder();
@@ -52,8 +73,7 @@ final class KnnQueries {
             return AbstractQueryBuilder.parseInnerQueryBuilder(parser);
         } catch (RuntimeException e) {
             if (isUnknownQuery(e)) {
-                throw new IllegalArgumentException("[" + TextKnnQueryBuilder.NAME + "] rewrites into the k-NN plugin's [knn] query, "
-                    + "and the k-NN plugin is not installed on this cluster");
+                throw missingKnn();
             }
             throw e;
         }

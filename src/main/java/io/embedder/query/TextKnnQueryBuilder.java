@@ -203,6 +203,7 @@ public final class TextKnnQueryBuilder extends AbstractQueryBuilder<TextKnnQuery
             throw new IllegalStateException("[" + NAME + "] reached shard [" + shard.index().getName() + "] without being embedded: "
                 + "it is embedded once per search on the coordinating node");
         }
+        KnnQueries.requireAvailable(context.getXContentRegistry());
         QueryCoordinatorContext coordinator = context.convertToCoordinatorContext();
         IndicesRequest request = coordinator == null ? null : coordinator.getSearchRequest();
         SetOnce<float[]> embedded = new SetOnce<>();
