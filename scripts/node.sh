@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real single-node OpenSearch (integ-test distribution + k-NN + our plugin) for development and tests.
 #
-#   scripts/node.sh install <name> <plugin-zip> [--no-knn] [--cluster <cluster> <seed ports> <managers>]
+#   scripts/node.sh install <name> <plugin-zip> [--no-knn] [--cluster <cluster> <seed ports> <managers>] [--setting k=v]...
 #                            fresh node home with k-NN (unless --no-knn) and the plugin; single-node unless --cluster
 #                            (seed ports: transport ports a,b,..; managers: node names a,b,.. of the first election)
 #   scripts/node.sh start   <name> <http-port> [--foreground|--no-wait]
@@ -102,12 +102,13 @@ write_heap() {
 }
 
 do_install() {
-  local zip=${1:-} with_knn=1 cluster="" seeds="" managers=""
+  local zip=${1:-} with_knn=1 cluster="" seeds="" managers="" extra=""
   shift || true
   while [ $# -gt 0 ]; do
     case "$1" in
       --no-knn) with_knn=0; shift ;;
       --cluster) [ $# -ge 4 ] || usage; cluster=$2 seeds=$3 managers=$4; shift 4 ;;
+      --setting) [ $# -ge 2 ] && [[ $2 == *=* ]] || usage; extra+="${2%%=*}: ${2#*=}"$'\n'; shift 2 ;;
       *) usage ;;
     esac
   done
@@ -150,6 +151,7 @@ path.data: $home/data
 path.logs: $home/logs
 # a dev/test node: never refuse shards because the disk is fuller than a production watermark
 cluster.routing.allocation.disk.threshold_enabled: false
+$extra
 EOF
   echo "${cluster:-embedder-$name}" >"$home/.cluster-name"
   write_heap

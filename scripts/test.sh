@@ -19,7 +19,8 @@ done
 # (b) a fresh node with that zip, and one without the k-NN plugin (the plugin must start there too);
 #     from here on, always stop them (and show the test node's log if something failed)
 scripts/node.sh install test "$zip"
-scripts/node.sh install test-noknn "$zip" --no-knn
+# (its inference pool is one thread with a queue of 2, so the overload test saturates it quickly)
+scripts/node.sh install test-noknn "$zip" --no-knn --setting thread_pool.embedder.size=1 --setting thread_pool.embedder.queue_size=2
 noknn_port=$((port + 1))
 # and a two-node cluster (cluster-manager-eligible both), for what crosses nodes
 multi_ports=("$((port + 10))" "$((port + 11))")

@@ -38,9 +38,10 @@ public final class TextTokenizer implements AutoCloseable {
      *                           or {@code keep last k} leaves no room within {@code maxTokens}
      */
     public TokenizedText encode(String text, int maxTokens, Truncation truncation) {
+        String input = sanitize(bound(text, maxTokens, truncation));
         Encoding encoding;
         try {
-            encoding = DjlEnvironment.call(() -> tokenizer.encode(text));
+            encoding = DjlEnvironment.call(() -> tokenizer.encode(input));
         } catch (Exception e) {
             throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "tokenization failed: " + e.getMessage(), e);
         }
@@ -86,6 +87,62 @@ public final class TextTokenizer implements AutoCloseable {
             return new TokenizedText(ids, types, n);
         }
         return new TokenizedText(cut(ids, lead, from, keep, trail), cut(types, lead, from, keep, trail), n);
+    }
+
+    /**
+     * Characters kept per allowed token before tokenizing. A word piece never spans more than 100 characters
+     * (longer words become one unknown token), so cutting a text to {@code max_tokens × 128} characters keeps every
+     * token truncation would keep, and bounds the tokenization cost of megabyte texts. Only texts with long runs of
+     * whitespace can lose tokens to it.
+     */
+    static final int CHARS_PER_TOKEN = 128;
+
+    /** The part of {@code text} tokenization needs: its head, or its tail when keeping the last tokens. */
+    static String bound(String text, int maxTokens, Truncation truncation) {
+        long limit = (long) (maxTokens + 1) * CHARS_PER_TOKEN;
+        if (text.length() <= limit) {
+            return text;
+        }
+        return switch (truncation) {
+            case Truncation.KeepLast last -> text.substring(text.length() - (int) limit);
+            case Truncation.None none -> throw EmbedderException.badRequest("text has " + text.length() + " characters, more than the "
+                + limit + " that max_tokens [" + maxTokens + "] allows, and truncate_prompt_tokens is [none]");
+            case Truncation.ModelDefault m -> text.substring(0, (int) limit);
+        };
+    }
+
+    /**
+     * Replaces unpaired UTF-16 surrogates (which JSON escapes like {@code "\ud800"} can produce) with U+FFFD, so the
+     * native tokenizer only ever sees well-formed text. Returns {@code text} itself when it has none.
+     */
+    static String sanitize(String text) {
+        int n = text.length();
+        int i = 0;
+        while (i < n) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i += 2;
+            } else if (Character.isSurrogate(c)) {
+                break;
+            } else {
+                i++;
+            }
+        }
+        if (i == n) {
+            return text;
+        }
+        StringBuilder sb = new StringBuilder(n).append(text, 0, i);
+        while (i < n) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(text.charAt(i + 1))) {
+                sb.append(c).append(text.charAt(i + 1));
+                i += 2;
+            } else {
+                sb.append(Character.isSurrogate(c) ? '\uFFFD' : c);
+                i++;
+            }
+        }
+        return sb.toString();
     }
 
     private static long[] cut(long[] a, int lead, int from, int keep, int trail) {

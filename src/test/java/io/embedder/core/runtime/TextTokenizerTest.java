@@ -10,6 +10,7 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** Truncation on bge-small's real tokenizer.json (BERT word pieces: [CLS]=101, [SEP]=102). */
@@ -67,5 +68,27 @@ class TextTokenizerTest {
     @Test
     void emptyTextKeepsItsSpecialTokens() {
         assertArrayEquals(new long[] {101, 102}, tokenizer.encode("", 512, Truncation.MODEL_DEFAULT).ids());
+    }
+
+    @Test
+    void unpairedSurrogatesBecomeReplacementCharacters() {
+        assertEquals("a\uFFFDb", TextTokenizer.sanitize("a\uD800b"));
+        assertEquals("\uFFFD\uFFFD", TextTokenizer.sanitize("\uDC00\uD800"));
+        String emoji = "ok \uD83D\uDE00";
+        assertSame(emoji, TextTokenizer.sanitize(emoji));
+        // and the tokenizer takes them: [CLS] a [UNK] b [SEP] or similar, never a native failure
+        assertEquals(tokenizer.encode("a \uFFFD b", 512, Truncation.MODEL_DEFAULT).length(), tokenizer.encode("a \uD800 b", 512, Truncation.MODEL_DEFAULT).length());
+    }
+
+    @Test
+    void hugeTextsAreCutBeforeTokenizing() {
+        String huge = "word ".repeat(1_000_000); // 5 MB
+        TokenizedText head = tokenizer.encode(huge, 512, Truncation.MODEL_DEFAULT);
+        assertEquals(512, head.length());
+        assertEquals(4, tokenizer.encode(huge + "the end", 8, new Truncation.KeepLast(2)).length()); // [CLS] the end [SEP]
+        assertEquals("the end", TextTokenizer.bound("x".repeat(5000) + "the end", 1, new Truncation.KeepLast(1)).substring(249));
+        EmbedderException none = assertThrows(EmbedderException.class, () -> TextTokenizer.bound(huge, 512, Truncation.NONE));
+        assertEquals("text has 5000000 characters, more than the 65664 that max_tokens [512] allows, and truncate_prompt_tokens is [none]",
+            none.getMessage());
     }
 }
