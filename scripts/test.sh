@@ -22,11 +22,11 @@ scripts/node.sh install test "$zip"
 # (its inference pool is one thread with a queue of 2, so the overload test saturates it quickly)
 scripts/node.sh install test-noknn "$zip" --no-knn --setting thread_pool.embedder.size=1 --setting thread_pool.embedder.queue_size=2
 noknn_port=$((port + 1))
-# and a two-node cluster (cluster-manager-eligible both), for what crosses nodes
-multi_ports=("$((port + 10))" "$((port + 11))")
-for i in 1 2; do
+# and a three-node cluster (all cluster-manager-eligible), for what crosses nodes and for a node restart
+multi_ports=("$((port + 10))" "$((port + 11))" "$((port + 12))")
+for i in 1 2 3; do
   scripts/node.sh install "test-multi$i" "$zip" --cluster embedder-test-multi \
-    "$((multi_ports[0] + 100)),$((multi_ports[1] + 100))" test-multi1,test-multi2
+    "$((multi_ports[0] + 100)),$((multi_ports[1] + 100)),$((multi_ports[2] + 100))" test-multi1,test-multi2,test-multi3
 done
 node_up=0
 finish() {
@@ -36,7 +36,7 @@ finish() {
     scripts/node.sh logs test 80 >&2 || true
   fi
   scripts/node.sh stop test || true
-  for n in test-noknn test-multi1 test-multi2; do scripts/node.sh stop "$n" || true; done
+  for n in test-noknn test-multi1 test-multi2 test-multi3; do scripts/node.sh stop "$n" || true; done
   exit "$rc"
 }
 trap finish EXIT
@@ -46,16 +46,18 @@ node_up=1
 scripts/node.sh start test-noknn "$noknn_port"
 scripts/node.sh start test-multi1 "${multi_ports[0]}" --no-wait
 scripts/node.sh start test-multi2 "${multi_ports[1]}" --no-wait
+scripts/node.sh start test-multi3 "${multi_ports[2]}" --no-wait
 for _ in $(seq 120); do
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
-    "http://127.0.0.1:${multi_ports[0]}/_cluster/health?wait_for_nodes=2&wait_for_status=green&timeout=5s" || true)
+    "http://127.0.0.1:${multi_ports[0]}/_cluster/health?wait_for_nodes=3&wait_for_status=green&timeout=5s" || true)
   [ "$code" = 200 ] && break
   sleep 2
 done
-[ "$code" = 200 ] || { scripts/node.sh logs test-multi1 60 >&2; echo "test.sh: the two-node cluster did not form" >&2; exit 1; }
+[ "$code" = 200 ] || { scripts/node.sh logs test-multi1 60 >&2; echo "test.sh: the three-node cluster did not form" >&2; exit 1; }
 
 # (c) integration tests against it (none yet is fine); some drop model directories into the node's models dir
 mvn -B -Pall-models failsafe:integration-test failsafe:verify -DskipITs=false -Dtests.cluster="127.0.0.1:$port" \
   -Dtests.cluster.noknn="127.0.0.1:$noknn_port" \
-  -Dtests.cluster.multi="127.0.0.1:${multi_ports[0]},127.0.0.1:${multi_ports[1]}" \
+  -Dtests.cluster.multi="127.0.0.1:${multi_ports[0]},127.0.0.1:${multi_ports[1]},127.0.0.1:${multi_ports[2]}" \
+  -Dtests.multi.restart="test-multi3:${multi_ports[2]}" \
   -Dtests.node.models="$(scripts/node.sh home test)/config/embedder/models" "$@"

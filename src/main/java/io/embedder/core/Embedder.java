@@ -13,7 +13,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -32,12 +40,26 @@ public final class Embedder implements Closeable {
     private final Map<String, LoadedModel> loaded = new ConcurrentHashMap<>();
     private final LongAdder inferences = new LongAdder();
     private final LongAdder textsEmbedded = new LongAdder();
+    private final ExecutorService nativeThreads;
     private volatile boolean closed;
+
+    /**
+     * Stack of the threads that run native code. ONNX Runtime needs more than the JVM's default 1 MB to create a
+     * session (measured: a session of bge-small crashes the JVM with SIGSEGV on a 1 MB thread and loads on a 2 MB one),
+     * and a native stack overflow kills the node rather than throwing. Only touched pages are committed.
+     */
+    static final long NATIVE_STACK_BYTES = 16L << 20;
 
     public Embedder(Path modelsDir, LoadedModel.Limits limits, Path nativeCacheDir) {
         this.modelsDir = modelsDir.toAbsolutePath().normalize();
         this.limits = limits;
         DjlEnvironment.configure(nativeCacheDir);
+        AtomicInteger n = new AtomicInteger();
+        this.nativeThreads = Executors.newFixedThreadPool(Math.max(1, limits.inferenceThreads()), r -> {
+            Thread t = new Thread(null, r, "embedder-native-" + n.incrementAndGet(), NATIVE_STACK_BYTES);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     public Path modelsDir() {
@@ -67,8 +89,13 @@ public final class Embedder implements Closeable {
         return Optional.ofNullable(loaded.get(name));
     }
 
-    /** The model, loaded on first use; a failed load is not cached, so a fixed directory loads on the next call. */
+    /** The model, loaded on first use (on a native thread); a failed load is not cached, so a fixed directory loads next time. */
     public LoadedModel model(String name) {
+        return onNativeThread(() -> loadedOrLoad(name));
+    }
+
+    /** Must run on a native thread: loading creates the ONNX session. */
+    private LoadedModel loadedOrLoad(String name) {
         if (closed) {
             throw new IllegalStateException("the embedder is closed");
         }
@@ -80,11 +107,39 @@ public final class Embedder implements Closeable {
         return loaded.computeIfAbsent(name, n -> LoadedModel.load(ModelSpecReader.read(n, dir), limits));
     }
 
+    /**
+     * Embeds on one of the embedder's native threads (large stacks), loading the model first if needed; the caller
+     * waits. Callers bound the concurrency (the node's {@code embedder} thread pool does).
+     */
     public Embeddings embed(String model, EmbedParams params) {
-        Embeddings result = model(model).embed(params);
+        Embeddings result = onNativeThread(() -> loadedOrLoad(model).embed(params));
         inferences.increment();
         textsEmbedded.add(params.texts().size());
         return result;
+    }
+
+    private <T> T onNativeThread(Callable<T> work) {
+        if (closed) {
+            throw new IllegalStateException("the embedder is closed");
+        }
+        Future<T> future;
+        try {
+            future = nativeThreads.submit(work);
+        } catch (RejectedExecutionException e) {
+            throw new IllegalStateException("the embedder is closed", e);
+        }
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            future.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "interrupted while embedding", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "embedding failed: " + e.getCause(), e.getCause());
+        }
     }
 
     /** Calls of {@link #embed} that ran inference, since start. */
@@ -111,6 +166,14 @@ public final class Embedder implements Closeable {
     @Override
     public void close() {
         closed = true;
+        nativeThreads.shutdown();
+        try {
+            if (!nativeThreads.awaitTermination(30, TimeUnit.SECONDS)) {
+                nativeThreads.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         List<RuntimeException> failures = new ArrayList<>();
         for (String name : List.copyOf(loaded.keySet())) {
             LoadedModel model = loaded.remove(name);

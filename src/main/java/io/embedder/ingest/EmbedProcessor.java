@@ -8,7 +8,7 @@ import io.embedder.core.Role;
 import io.embedder.core.Task;
 import io.embedder.core.model.ModelSpec;
 import io.embedder.core.runtime.Truncation;
-import io.embedder.rest.Errors;
+import io.embedder.action.Errors;
 import org.opensearch.ingest.AbstractBatchingProcessor;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;

@@ -4,7 +4,9 @@ import io.embedder.core.Embedder;
 import io.embedder.core.runtime.LoadedModel;
 import io.embedder.rest.RestEmbedAction;
 import io.embedder.rest.RestModelsAction;
-import io.embedder.rest.RestStatsAction;
+import io.embedder.action.EmbedAction;
+import io.embedder.action.InfoAction;
+import io.embedder.action.TransportEmbedderActions;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
 import org.opensearch.cluster.service.ClusterService;
@@ -60,8 +62,17 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
 
     @Override
     public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
-        int processors = Math.max(1, Runtime.getRuntime().availableProcessors());
-        return List.of(new FixedExecutorBuilder(settings, EmbedderSettings.THREAD_POOL, processors, 256, "thread_pool." + EmbedderSettings.THREAD_POOL));
+        return List.of(new FixedExecutorBuilder(settings, EmbedderSettings.THREAD_POOL, defaultPoolSize(), 256,
+            "thread_pool." + EmbedderSettings.THREAD_POOL));
+    }
+
+    private static int defaultPoolSize() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** As many native threads as the pool that calls the embedder has threads. */
+    private static int inferenceThreads(Settings settings) {
+        return settings.getAsInt("thread_pool." + EmbedderSettings.THREAD_POOL + ".size", defaultPoolSize());
     }
 
     @Override
@@ -72,10 +83,18 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
                                                IndexNameExpressionResolver indexNameExpressionResolver,
                                                Supplier<RepositoriesService> repositoriesServiceSupplier) {
         LoadedModel.Limits limits = new LoadedModel.Limits(EmbedderSettings.MAX_BATCH_SIZE.get(settings),
-            EmbedderSettings.TOKEN_BUDGET.get(settings), EmbedderSettings.INTRA_OP_THREADS.get(settings));
+            EmbedderSettings.TOKEN_BUDGET.get(settings), EmbedderSettings.INTRA_OP_THREADS.get(settings),
+            EmbedderSettings.MODEL_MAX_SIZE.get(settings).getBytes(), inferenceThreads(settings));
         embedder = new Embedder(environment.configDir().resolve(NAME).resolve("models"), limits,
             environment.tmpDir().resolve("embedder-native"));
-        return List.of();
+        return List.of(embedder);
+    }
+
+    @Override
+    public List<ActionHandler<?, ?>> getActions() {
+        return List.of(new ActionHandler<>(EmbedAction.INSTANCE, TransportEmbedderActions.Embed.class),
+            new ActionHandler<>(InfoAction.MODELS, TransportEmbedderActions.Models.class),
+            new ActionHandler<>(InfoAction.STATS, TransportEmbedderActions.Stats.class));
     }
 
     @Override
@@ -83,9 +102,7 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
                                              IndexScopedSettings indexScopedSettings, SettingsFilter settingsFilter,
                                              IndexNameExpressionResolver indexNameExpressionResolver,
                                              Supplier<DiscoveryNodes> nodesInCluster) {
-        String defaultModel = EmbedderSettings.DEFAULT_MODEL.get(settings);
-        return List.of(new RestModelsAction(() -> embedder, defaultModel), new RestEmbedAction(() -> embedder),
-            new RestStatsAction(() -> embedder));
+        return List.of(new RestModelsAction(), new RestEmbedAction());
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.embedder.plugin;
 
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Setting.Property;
+import org.opensearch.core.common.unit.ByteSizeUnit;
+import org.opensearch.core.common.unit.ByteSizeValue;
 
 import java.util.List;
 
@@ -25,7 +27,11 @@ public final class EmbedderSettings {
     public static final Setting<Integer> TOKEN_BUDGET =
         Setting.intSetting("embedder.batch.token_budget", 8192, 16, 1 << 20, Property.NodeScope);
 
+    /** Largest ONNX file a model may have; a larger one is refused at load, before any native allocation. */
+    public static final Setting<ByteSizeValue> MODEL_MAX_SIZE =
+        Setting.byteSizeSetting("embedder.model.max_size", new ByteSizeValue(2, ByteSizeUnit.GB), Property.NodeScope);
+
     public static List<Setting<?>> all() {
-        return List.of(DEFAULT_MODEL, INTRA_OP_THREADS, MAX_BATCH_SIZE, TOKEN_BUDGET);
+        return List.of(DEFAULT_MODEL, INTRA_OP_THREADS, MAX_BATCH_SIZE, TOKEN_BUDGET, MODEL_MAX_SIZE);
     }
 }

@@ -6,7 +6,7 @@ import io.embedder.core.Role;
 import io.embedder.core.Task;
 import io.embedder.core.runtime.Truncation;
 import io.embedder.plugin.EmbedderSettings;
-import io.embedder.rest.Errors;
+import io.embedder.action.Errors;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
 import org.opensearch.action.IndicesRequest;

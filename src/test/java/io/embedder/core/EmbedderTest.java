@@ -20,7 +20,7 @@ class EmbedderTest {
     Path models;
 
     private Embedder embedder() {
-        return new Embedder(models, new LoadedModel.Limits(8, 4096, 1), Path.of("target/djl-cache"));
+        return new Embedder(models, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 2), Path.of("target/djl-cache"));
     }
 
     private Path modelWith(String name, String descriptor) throws IOException {
@@ -90,5 +90,28 @@ class EmbedderTest {
         e.embed("m", EmbedParams.embed(List.of("x"), null));
         e.close();
         assertEquals("the embedder is closed", assertThrows(IllegalStateException.class, () -> e.model("m")).getMessage());
+    }
+
+    @Test
+    void aTokenizerThatDoesNotMatchTheGraphFailsAtLoad() throws IOException {
+        Path dir = modelWith("mismatch", "{\"pooling\": \"cls\", \"normalize\": true, \"max_tokens\": 512}");
+        com.google.gson.JsonObject tokenizer = TestData.json(dir.resolve("tokenizer.json"));
+        com.google.gson.JsonObject big = new com.google.gson.JsonObject();
+        big.addProperty("id", 40000);
+        big.addProperty("content", "[BEYOND]");
+        big.addProperty("single_word", false);
+        big.addProperty("lstrip", false);
+        big.addProperty("rstrip", false);
+        big.addProperty("normalized", false);
+        big.addProperty("special", true);
+        tokenizer.getAsJsonArray("added_tokens").add(big);
+        Files.delete(dir.resolve("tokenizer.json"));
+        Files.writeString(dir.resolve("tokenizer.json"), tokenizer.toString());
+        try (Embedder e = embedder()) {
+            EmbedderException mismatch = failure(e, "mismatch");
+            assertEquals(EmbedderException.Kind.INVALID_MODEL, mismatch.kind());
+            assertTrue(mismatch.getMessage().startsWith("model [mismatch]: the tokenizer does not match the ONNX graph: token id 40000 "
+                + "(the largest in tokenizer.json) fails in the graph: ONNX inference failed: "), mismatch.getMessage());
+        }
     }
 }

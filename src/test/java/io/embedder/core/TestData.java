@@ -44,7 +44,7 @@ public final class TestData {
     }
 
     public static Embedder embedder() {
-        return new Embedder(modelsDir(), new LoadedModel.Limits(16, 4096, 1), Path.of("target/djl-cache"));
+        return new Embedder(modelsDir(), new LoadedModel.Limits(16, 4096, 1, Long.MAX_VALUE, 2), Path.of("target/djl-cache"));
     }
 
     public static float[] floats(com.google.gson.JsonArray a) {

@@ -8,10 +8,11 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * A two-node cluster ({@code -Dtests.cluster.multi=host:port,host:port}, one shard on each node): {@code text_knn}
+ * A multi-node cluster ({@code -Dtests.cluster.multi=host:port,host:port,...}; one shard on each of two nodes): {@code text_knn}
  * sent to one node is embedded there once, and the vector reaches the shard on the other node.
  */
 class MultiNodeIT {
@@ -24,7 +25,7 @@ class MultiNodeIT {
         assumeTrue(!nodes.isEmpty(), "tests.cluster.multi not given");
         String first = "http://" + nodes.split(",")[0];
         String second = "http://" + nodes.split(",")[1];
-        assertEquals(2, Node.getFrom(first, "/_cluster/health").object().get("number_of_nodes").getAsInt());
+        assertTrue(Node.getFrom(first, "/_cluster/health").object().get("number_of_nodes").getAsInt() >= 2);
 
         Node.Response created = Node.putTo(first, "/" + INDEX, """
             {"settings": {"index.knn": true, "number_of_shards": 2, "number_of_replicas": 0, "index.routing.allocation.total_shards_per_node": 1},

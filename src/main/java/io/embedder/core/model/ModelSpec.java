@@ -17,6 +17,7 @@ import java.util.Map;
  * @param normalize            whether vectors are L2-normalized by default
  * @param maxTokens            tokens the model sees per text, special tokens included
  * @param tokenizerMaxLength   the truncation {@code tokenizer.json} itself carries, or null: shown, never applied
+ * @param maxTokenId           the largest token id {@code tokenizer.json} can produce (vocabulary and added tokens)
  * @param dimensions           declared output dimension, or null when only the graph will tell
  * @param prompts              prompt name to prefix ({@code query}, {@code document}, ...)
  * @param defaultPromptName    prompt used when a request names no role, or null
@@ -32,6 +33,7 @@ public record ModelSpec(
     Sourced<Boolean> normalize,
     Sourced<Integer> maxTokens,
     Integer tokenizerMaxLength,
+    long maxTokenId,
     Sourced<Integer> dimensions,
     Sourced<Map<String, String>> prompts,
     String defaultPromptName,

@@ -76,7 +76,9 @@ public final class ModelSpecReader {
 
         Path onnx = locateOnnx(descriptor);
         Path tokenizer = locateFile(descriptor, "tokenizer_file", "tokenizer.json");
-        Integer tokenizerMax = tokenizerTruncation(tokenizer);
+        JsonObject tokenizerJson = readObjectAt(tokenizer, dir.relativize(tokenizer).toString());
+        Integer tokenizerMax = tokenizerTruncation(tokenizerJson);
+        long maxTokenId = maxTokenId(tokenizerJson);
 
         Sourced<Pooling> pooling = pooling(descriptor, modules);
         Sourced<Boolean> normalize = normalize(descriptor, modules);
@@ -98,7 +100,7 @@ public final class ModelSpecReader {
         }
         String output = descriptor.has("output_name") ? string(descriptor, "output_name")
             : pooling.value() == Pooling.NONE ? "sentence_embedding" : "last_hidden_state";
-        return new ModelSpec(name, onnx, tokenizer, output, pooling, normalize, maxTokens, tokenizerMax, dimensions, prompts,
+        return new ModelSpec(name, onnx, tokenizer, output, pooling, normalize, maxTokens, tokenizerMax, maxTokenId, dimensions, prompts,
             defaultPrompt, matryoshka, Sourced.of(padding, descriptor.has("padding_side") ? DESCRIPTOR : "default"));
     }
 
@@ -294,13 +296,37 @@ public final class ModelSpecReader {
         return file;
     }
 
-    private Integer tokenizerTruncation(Path tokenizer) {
-        JsonObject json = readObjectAt(tokenizer, dir.relativize(tokenizer).toString());
+    private static Integer tokenizerTruncation(JsonObject json) {
         JsonElement truncation = json.get("truncation");
         if (truncation == null || !truncation.isJsonObject() || !truncation.getAsJsonObject().has("max_length")) {
             return null;
         }
         return truncation.getAsJsonObject().get("max_length").getAsInt();
+    }
+
+    /** The largest id among the vocabulary ({@code model.vocab}, a map or a list) and the added tokens; -1 if none. */
+    private static long maxTokenId(JsonObject json) {
+        long max = -1;
+        JsonElement model = json.get("model");
+        JsonElement vocab = model != null && model.isJsonObject() ? model.getAsJsonObject().get("vocab") : null;
+        if (vocab != null && vocab.isJsonObject()) {
+            for (Map.Entry<String, JsonElement> e : vocab.getAsJsonObject().entrySet()) {
+                if (e.getValue().isJsonPrimitive() && e.getValue().getAsJsonPrimitive().isNumber()) {
+                    max = Math.max(max, e.getValue().getAsLong());
+                }
+            }
+        } else if (vocab != null && vocab.isJsonArray()) {
+            max = vocab.getAsJsonArray().size() - 1L;
+        }
+        JsonElement added = json.get("added_tokens");
+        if (added != null && added.isJsonArray()) {
+            for (JsonElement t : added.getAsJsonArray()) {
+                if (t.isJsonObject() && t.getAsJsonObject().has("id")) {
+                    max = Math.max(max, t.getAsJsonObject().get("id").getAsLong());
+                }
+            }
+        }
+        return max;
     }
 
     // ---- JSON helpers -------------------------------------------------------------------------------------

@@ -21,8 +21,14 @@ import java.util.Map;
  */
 public final class LoadedModel implements AutoCloseable {
 
-    /** Batching limits and ONNX threads. */
-    public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads) {}
+    /**
+     * Batching limits, ONNX threads per call, the largest ONNX file a model may have ({@code maxModelBytes}), and how
+     * many calls may run native code at once ({@code inferenceThreads}).
+     */
+    public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads) {}
+
+    /** ONNX Runtime holds about this many times the graph's file size in native memory once loaded. */
+    static final int NATIVE_MEMORY_FACTOR = 2;
 
     private final ModelSpec spec;
     private final TextTokenizer tokenizer;
@@ -48,6 +54,7 @@ public final class LoadedModel implements AutoCloseable {
 
     /** Loads the tokenizer and graph named by {@code spec} and checks them against it. */
     public static LoadedModel load(ModelSpec spec, Limits limits) {
+        checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
         TextTokenizer tokenizer = TextTokenizer.load(spec.name(), spec.tokenizerFile());
         OnnxEncoder onnx;
         try {
@@ -69,6 +76,7 @@ public final class LoadedModel implements AutoCloseable {
             onnx.close();
             throw EmbedderException.invalidModel(spec.name(), "the ONNX output's dimension is dynamic: state [dimensions] in embedder-model.json");
         }
+        probeVocabulary(spec, onnx, tokenizer);
         return new LoadedModel(spec, tokenizer, new Encoder() {
             @Override
             public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
@@ -80,6 +88,50 @@ public final class LoadedModel implements AutoCloseable {
                 onnx.close();
             }
         }, graphDims > 0 ? graphDims : declared, limits);
+    }
+
+    /**
+     * Refuses a model whose graph is over {@code maxModelBytes}, or would need more native memory than is free,
+     * before ONNX Runtime allocates anything.
+     */
+    static void checkMemory(ModelSpec spec, long maxModelBytes, long freeBytes) {
+        long bytes;
+        try {
+            bytes = java.nio.file.Files.size(spec.onnxFile());
+        } catch (java.io.IOException e) {
+            throw EmbedderException.invalidModel(spec.name(), "cannot read ONNX file [" + spec.onnxFile().getFileName() + "]: " + e);
+        }
+        if (bytes > maxModelBytes) {
+            throw EmbedderException.invalidModel(spec.name(), "ONNX file [" + spec.onnxFile().getFileName() + "] has " + mb(bytes)
+                + ", over embedder.model.max_size [" + mb(maxModelBytes) + "]");
+        }
+        if (freeBytes >= 0 && bytes * NATIVE_MEMORY_FACTOR > freeBytes) {
+            throw EmbedderException.invalidModel(spec.name(), "ONNX file [" + spec.onnxFile().getFileName() + "] has " + mb(bytes)
+                + " and needs about " + mb(bytes * NATIVE_MEMORY_FACTOR) + " of native memory, but only " + mb(freeBytes) + " is free");
+        }
+    }
+
+    private static String mb(long bytes) {
+        return (bytes + (1 << 19)) / (1 << 20) + " MB";
+    }
+
+    /**
+     * Runs the largest token id the tokenizer can produce through the graph once: a tokenizer that does not match
+     * the model (a larger vocabulary than its embedding table) fails here, at load, not on some document later.
+     */
+    private static void probeVocabulary(ModelSpec spec, OnnxEncoder onnx, TextTokenizer tokenizer) {
+        if (spec.maxTokenId() < 0) {
+            return;
+        }
+        long[] ids = {spec.maxTokenId()};
+        try {
+            onnx.run(ids, new long[] {1}, new long[] {0}, 1, 1);
+        } catch (EmbedderException e) {
+            tokenizer.close();
+            onnx.close();
+            throw EmbedderException.invalidModel(spec.name(), "the tokenizer does not match the ONNX graph: token id " + spec.maxTokenId()
+                + " (the largest in " + spec.tokenizerFile().getFileName() + ") fails in the graph: " + e.getMessage());
+        }
     }
 
     public ModelSpec spec() {

@@ -66,9 +66,9 @@ class LoadedModelTest {
 
     private static LoadedModel model(Pooling pooling, String padding, List<Integer> matryoshka, Map<String, String> prompts) {
         ModelSpec spec = new ModelSpec("fake", Path.of("model.onnx"), Path.of("tokenizer.json"), "last_hidden_state",
-            Sourced.of(pooling, "test"), Sourced.of(false, "test"), Sourced.of(512, "test"), null, Sourced.of(DIM, "test"),
+            Sourced.of(pooling, "test"), Sourced.of(false, "test"), Sourced.of(512, "test"), null, -1, Sourced.of(DIM, "test"),
             Sourced.of(prompts, "test"), null, Sourced.of(matryoshka, "test"), Sourced.of(padding, "test"));
-        return new LoadedModel(spec, tokenizer, FAKE, DIM, new LoadedModel.Limits(8, 4096, 1));
+        return new LoadedModel(spec, tokenizer, FAKE, DIM, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 2));
     }
 
     private static EmbedParams params(Task task, Boolean normalize, Integer dims, String... texts) {
@@ -161,7 +161,7 @@ class LoadedModelTest {
     @Test
     void batchesAreCutByTheTokenBudget() {
         ModelSpec spec = model(Pooling.CLS, "right", List.of(), Map.of()).spec();
-        LoadedModel small = new LoadedModel(spec, tokenizer, FAKE, DIM, new LoadedModel.Limits(2, 4096, 1));
+        LoadedModel small = new LoadedModel(spec, tokenizer, FAKE, DIM, new LoadedModel.Limits(2, 4096, 1, Long.MAX_VALUE, 2));
         batchSizes.clear();
         Embeddings e = small.embed(params(Task.EMBED, false, null, "a", "b", "c", "d", "e"));
         assertEquals(List.of(2, 2, 1), batchSizes);

@@ -1,4 +1,4 @@
-package io.embedder.rest;
+package io.embedder.action;
 
 import io.embedder.core.EmbedderException;
 import org.opensearch.OpenSearchStatusException;
