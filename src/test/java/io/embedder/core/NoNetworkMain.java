@@ -15,8 +15,8 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * Run in a fresh JVM by {@link OfflineTest}: records every network connection the JVM's proxy selector is asked
- * about (URL connections, HTTP clients and plain sockets all ask it) while DJL and ONNX Runtime start from nothing
+ * Run in a fresh JVM by {@link OfflineTest}: records every connection the JVM's default proxy selector is asked
+ * about (URL connections and HTTP clients, the way DJL would download, ask it) while DJL and ONNX Runtime start from nothing
  * (an empty DJL cache) and embed. Exits 0 and prints "network attempts: 0" when nothing tried to connect.
  */
 public final class NoNetworkMain {
