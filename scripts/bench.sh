@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks against a real node "bench" on port ${EMBEDDER_BENCH_PORT:-9203} (default plugin zip: bge-small only).
 #   scripts/bench.sh query-latency [-Dbench.rounds=N]   text_knn vs knn with a precomputed vector, on CISI
+#   scripts/bench.sh load [-Dbench.minutes=3]            concurrent bulks (embed pipeline) and text_knn searches
 # Results are printed and written to target/bench-*.md; record them in BENCHMARKS.md with the command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,7 +10,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 port=${EMBEDDER_BENCH_PORT:-9203}
 case "${1:-}" in
   query-latency) class=QueryLatencyBench ;;
-  *) sed -n '2,4s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  load) class=LoadBench ;;
+  *) sed -n '2,5s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac
 shift
 
@@ -18,5 +20,6 @@ zip=$(ls -t target/releases/embedder-*.zip | head -1)
 scripts/node.sh install bench "$zip"
 trap 'scripts/node.sh stop bench || true' EXIT
 scripts/node.sh start bench "$port"
-mvn -B -q failsafe:integration-test failsafe:verify -DskipITs=false -Dit.test="$class" -Dtests.cluster="127.0.0.1:$port" "$@"
+mvn -B -q failsafe:integration-test failsafe:verify -DskipITs=false -Dit.test="$class" -Dtests.cluster="127.0.0.1:$port" \
+  -Dbench.node.pid="$(cat "$(scripts/node.sh home bench)/opensearch.pid")" "$@"
 cat target/bench-*.md
