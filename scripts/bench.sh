@@ -5,8 +5,8 @@
 # Results are printed and written to target/bench-*.md; record them in BENCHMARKS.md with the command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source-path=SCRIPTDIR source=jdk.sh
-. scripts/jdk.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. scripts/common.sh
 port=${EMBEDDER_BENCH_PORT:-9203}
 case "${1:-}" in
   query-latency) class=QueryLatencyBench ;;
@@ -16,7 +16,7 @@ esac
 shift
 
 mvn -B -q package -DskipTests
-zip=$(ls -t target/releases/embedder-*.zip | head -1)
+zip=$(newest_zip)
 scripts/node.sh install bench "$zip"
 trap 'scripts/node.sh stop bench || true' EXIT
 scripts/node.sh start bench "$port"

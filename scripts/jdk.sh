@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the other scripts: exports JAVA_HOME pointing at a JDK 21+ (OpenSearch 3.6 needs it).
 # Keeps a JAVA_HOME that is already 21+, else searches the usual places, newest first.
 _java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | head -1; }

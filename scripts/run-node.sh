@@ -3,17 +3,12 @@
 # the foreground on port ${EMBEDDER_PORT:-9200}. Ctrl-C stops it. See scripts/node.sh for the knobs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source-path=SCRIPTDIR source=jdk.sh
-. scripts/jdk.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. scripts/common.sh
 port=${EMBEDDER_PORT:-9200}
 
 mvn -B -q package -DskipTests
-# The newest plugin zip (the version is the pom's business).
-zip=
-for f in target/releases/embedder-*.zip; do
-  if [ -z "$zip" ] || [ "$f" -nt "$zip" ]; then zip=$f; fi
-done
-[ -f "$zip" ] || { echo "run-node.sh: the build made no target/releases/embedder-*.zip" >&2; exit 1; }
+zip=$(newest_zip)
 
 scripts/node.sh install dev "$zip"
 cat <<MSG

@@ -4,17 +4,13 @@
 # e.g. scripts/test.sh -Dit.test=EmbedApiIT. The node is always stopped at the end; exit code = test result.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source-path=SCRIPTDIR source=jdk.sh
-. scripts/jdk.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. scripts/common.sh
 port=${EMBEDDER_TEST_PORT:-9201}
 
 # (a) unit tests + plugin zip with all three models
 mvn -B verify -Pall-models
-zip=
-for f in target/releases/embedder-*.zip; do
-  if [ -z "$zip" ] || [ "$f" -nt "$zip" ]; then zip=$f; fi
-done
-[ -f "$zip" ] || { echo "test.sh: the build made no target/releases/embedder-*.zip" >&2; exit 1; }
+zip=$(newest_zip)
 
 # (b) a fresh node with that zip, and one without the k-NN plugin (the plugin must start there too);
 #     from here on, always stop them (and show the test node's log if something failed)

@@ -2,18 +2,18 @@ package io.embedder.it;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import io.embedder.core.Oracle;
 import io.embedder.core.TestData;
 import io.embedder.core.pooling.VectorOps;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -32,25 +32,14 @@ class EmbedApiIT {
     }
 
     @ParameterizedTest
-    @CsvSource({
-        "bge-small-en-v1.5, shared, oracle/bge-small-en-v1.5.cls.maxlen512.json, ",
-        "all-MiniLM-L6-v2, shared, oracle/all-MiniLM-L6-v2.mean.maxlen256.json, ",
-        "e5-small-v2, resources, src/test/resources/oracle/e5-small-v2.mean.maxlen512.query.json, query",
-        "e5-small-v2, resources, src/test/resources/oracle/e5-small-v2.mean.maxlen512.passage.json, document",
-    })
-    void goldenVectorsFromAnIndependentImplementation(String model, String where, String file, String role) {
-        JsonObject oracle = TestData.json(where.equals("shared") ? TestData.shared(file) : Path.of(file));
-        List<String> texts = new ArrayList<>();
-        List<float[]> expected = new ArrayList<>();
-        for (JsonElement e : oracle.getAsJsonArray("sentences")) {
-            texts.add(e.getAsJsonObject().get("text").getAsString());
-            expected.add(Node.floats(e.getAsJsonObject().getAsJsonArray("embedding")));
-        }
+    @MethodSource("io.embedder.core.Oracle#cases")
+    void goldenVectorsFromAnIndependentImplementation(String model, String file, String role) {
+        Oracle oracle = Oracle.read(file);
         // all texts in one request: short, unicode, empty, punctuation-only and over the model's limit, padded together
-        List<float[]> actual = Node.embedAll(model, texts, role, texts.size());
-        for (int i = 0; i < texts.size(); i++) {
-            double cosine = VectorOps.cosine(expected.get(i), actual.get(i));
-            assertTrue(cosine >= 0.9999, model + " text " + i + " (" + texts.get(i).length() + " chars): cosine " + cosine);
+        List<float[]> actual = Node.embedAll(model, oracle.texts(), role, oracle.texts().size());
+        for (int i = 0; i < oracle.texts().size(); i++) {
+            double cosine = VectorOps.cosine(oracle.vectors().get(i), actual.get(i));
+            assertTrue(cosine >= 0.9999, model + " text " + i + " (" + oracle.texts().get(i).length() + " chars): cosine " + cosine);
         }
     }
 

@@ -43,6 +43,7 @@ class OverloadIT {
             }
         }
         pool.shutdown();
+        System.out.println("overload: " + clients + " concurrent requests of 32 long texts at 1 inference thread + queue 2: " + statuses);
         assertEquals(List.of(200, 429), List.copyOf(statuses.keySet()), statuses.toString());
         assertEquals("rejected_execution_exception", rejection);
         assertTrue(statuses.get(200) >= 3, statuses.toString());
