@@ -147,6 +147,27 @@ class EmbedApiIT {
         }
     }
 
+    @Test
+    void aModelRemovedWhileTheNodeRunsGivesErrorsNotACrash() throws Exception {
+        Path models = Node.modelsDir();
+        assumeTrue(models != null, "tests.node.models not given");
+        Path dir = Files.createDirectories(models.resolve("it-removable"));
+        try {
+            for (String f : List.of("model.onnx", "tokenizer.json", "embedder-model.json")) {
+                Files.createLink(dir.resolve(f), models.resolve("bge-small-en-v1.5").resolve(f)); // hard links: no copy
+            }
+            assertEquals(1, Node.embedAll("it-removable", List.of("loaded"), null, 1).size());
+            deleteTree(dir);
+            // a loaded model keeps serving from memory until the node restarts; the listing shows what is on disk
+            assertEquals(1, Node.embedAll("it-removable", List.of("still served"), null, 1).size());
+            assertEquals(404, Node.get("/_plugins/_embedder/models/it-removable").status());
+        } finally {
+            if (Files.exists(dir)) {
+                deleteTree(dir);
+            }
+        }
+    }
+
     private static void deleteTree(Path dir) throws IOException {
         try (var files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
