@@ -109,6 +109,9 @@ class NodeRestartIT {
         nodeScript("start", victim, victimPort, "--no-wait");
         assertEquals(200, Node.getFrom(base, "/_cluster/health?wait_for_nodes=3&timeout=180s").status());
         assertEquals(200, Node.getFrom(base, "/_cluster/health/" + INDEX + "?wait_for_status=green&timeout=180s").status());
+        // the restarted node loads its model again from its own directory
+        String restarted = "http://127.0.0.1:" + victimPort;
+        assertEquals(384, embedAllAt(restarted, List.of("after the restart")).get(0).length);
         Thread.sleep(5_000);
         running.set(false);
         ingest.join();
