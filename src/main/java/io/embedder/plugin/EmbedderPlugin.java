@@ -1,12 +1,15 @@
 package io.embedder.plugin;
 
-import io.embedder.core.Embedder;
-import io.embedder.core.runtime.LoadedModel;
-import io.embedder.rest.RestEmbedAction;
-import io.embedder.rest.RestModelsAction;
 import io.embedder.action.EmbedAction;
 import io.embedder.action.InfoAction;
 import io.embedder.action.TransportEmbedderActions;
+import io.embedder.core.Embedder;
+import io.embedder.core.runtime.LoadedModel;
+import io.embedder.ingest.EmbedProcessor;
+import io.embedder.query.TextKnnQueryBuilder;
+import io.embedder.rest.RestEmbedAction;
+import io.embedder.rest.RestModelsAction;
+
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
 import org.opensearch.cluster.service.ClusterService;
@@ -19,14 +22,11 @@ import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
+import org.opensearch.ingest.Processor;
 import org.opensearch.plugins.ActionPlugin;
 import org.opensearch.plugins.IngestPlugin;
 import org.opensearch.plugins.Plugin;
-import org.opensearch.ingest.Processor;
-import io.embedder.ingest.EmbedProcessor;
-import java.util.Map;
 import org.opensearch.plugins.SearchPlugin;
-import io.embedder.query.TextKnnQueryBuilder;
 import org.opensearch.repositories.RepositoriesService;
 import org.opensearch.rest.RestController;
 import org.opensearch.rest.RestHandler;
@@ -40,6 +40,7 @@ import org.opensearch.watcher.ResourceWatcherService;
 import java.io.IOException;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /** Wires the node's one {@link Embedder} into OpenSearch; holds no logic of its own. */
