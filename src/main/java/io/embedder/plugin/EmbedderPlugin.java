@@ -6,6 +6,7 @@ import io.embedder.action.TransportEmbedderActions;
 import io.embedder.core.Embedder;
 import io.embedder.core.runtime.LoadedModel;
 import io.embedder.ingest.EmbedProcessor;
+import io.embedder.mapper.MultiVectorFieldMapper;
 import io.embedder.query.TextKnnQueryBuilder;
 import io.embedder.rest.RestEmbedAction;
 import io.embedder.rest.RestModelsAction;
@@ -25,6 +26,8 @@ import org.opensearch.env.NodeEnvironment;
 import org.opensearch.ingest.Processor;
 import org.opensearch.plugins.ActionPlugin;
 import org.opensearch.plugins.IngestPlugin;
+import org.opensearch.index.mapper.Mapper;
+import org.opensearch.plugins.MapperPlugin;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.SearchPlugin;
 import org.opensearch.repositories.RepositoriesService;
@@ -44,7 +47,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /** Wires the node's one {@link Embedder} into OpenSearch; holds no logic of its own. */
-public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin, IngestPlugin {
+public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin, IngestPlugin, MapperPlugin {
 
     /** The plugin's name: its config directory is {@code config/embedder/}. */
     public static final String NAME = "embedder";
@@ -111,6 +114,11 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
         return Map.of(EmbedProcessor.TYPE, new EmbedProcessor.Factory(() -> embedder,
             task -> parameters.client.threadPool().executor(EmbedderSettings.THREAD_POOL).execute(task),
             EmbedderSettings.DEFAULT_MODEL.get(settings)));
+    }
+
+    @Override
+    public Map<String, Mapper.TypeParser> getMappers() {
+        return Map.of(MultiVectorFieldMapper.CONTENT_TYPE, MultiVectorFieldMapper.PARSER);
     }
 
     @Override
