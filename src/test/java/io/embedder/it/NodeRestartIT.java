@@ -109,8 +109,11 @@ class NodeRestartIT {
         nodeScript("start", victim, victimPort, "--no-wait");
         assertEquals(200, Node.getFrom(base, "/_cluster/health?wait_for_nodes=3&timeout=180s").status());
         assertEquals(200, Node.getFrom(base, "/_cluster/health/" + INDEX + "?wait_for_status=green&timeout=180s").status());
-        // the restarted node loads its model again from its own directory
+        // the restarted node loads its model again from its own directory (its HTTP port opens after it joins)
         String restarted = "http://127.0.0.1:" + victimPort;
+        for (int attempt = 0; attempt < 60 && !answers(restarted); attempt++) {
+            Thread.sleep(1_000);
+        }
         assertEquals(384, embedAllAt(restarted, List.of("after the restart")).get(0).length);
         Thread.sleep(5_000);
         running.set(false);
@@ -150,6 +153,14 @@ class NodeRestartIT {
         assertTrue(duringOutage > 0, "bulks must go on while a node is down");
         assertTrue(searchStatuses.getOrDefault(200, 0) > 0, searchStatuses.toString());
         Node.deleteAt(base, "/" + INDEX);
+    }
+
+    private static boolean answers(String base) {
+        try {
+            return Node.getFrom(base, "/").status() == 200;
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     private static List<float[]> embedAllAt(String base, List<String> texts) {
