@@ -70,25 +70,34 @@ public final class TransportEmbedderActions {
         }
     }
 
+    /** Reads every model directory (a tokenizer.json is hundreds of KB), so it runs on the generic pool, not the caller's thread. */
     public static final class Models extends HandledTransportAction<InfoAction.Request, InfoAction.Response> {
         private final Embedder embedder;
+        private final ThreadPool threadPool;
         private final String defaultModel;
 
         @Inject
-        public Models(TransportService transportService, ActionFilters actionFilters, Settings settings, Embedder embedder) {
+        public Models(TransportService transportService, ActionFilters actionFilters, ThreadPool threadPool, Settings settings,
+                      Embedder embedder) {
             super(InfoAction.MODELS.name(), transportService, actionFilters, InfoAction.Request::new);
             this.embedder = embedder;
+            this.threadPool = threadPool;
             this.defaultModel = EmbedderSettings.DEFAULT_MODEL.get(settings);
         }
 
         @Override
         protected void doExecute(org.opensearch.tasks.Task task, InfoAction.Request request, ActionListener<InfoAction.Response> listener) {
-            try {
-                listener.onResponse(new InfoAction.Response(request.model() == null ? ModelsView.all(embedder, defaultModel)
-                    : ModelsView.one(embedder, request.model(), embedder.spec(request.model()), defaultModel)));
-            } catch (Exception e) {
-                listener.onFailure(Errors.toOpenSearch(e));
-            }
+            threadPool.generic().execute(() -> {
+                InfoAction.Response response;
+                try {
+                    response = new InfoAction.Response(request.model() == null ? ModelsView.all(embedder, defaultModel)
+                        : ModelsView.one(embedder, request.model(), embedder.spec(request.model()), defaultModel));
+                } catch (Exception e) {
+                    listener.onFailure(Errors.toOpenSearch(e));
+                    return;
+                }
+                listener.onResponse(response);
+            });
         }
     }
 
