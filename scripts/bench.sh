@@ -2,6 +2,7 @@
 # Benchmarks against a real node "bench" on port ${EMBEDDER_BENCH_PORT:-9203} (default plugin zip: bge-small only).
 #   scripts/bench.sh query-latency [-Dbench.rounds=N]   text_knn vs knn with a precomputed vector, on CISI
 #   scripts/bench.sh load [-Dbench.minutes=3]            concurrent bulks (embed pipeline) and text_knn searches
+#   scripts/bench.sh maxsim [-Dbench.iterations=5]       JMH: the MaxSim kernel per storage type (no node)
 # Results are printed and written to target/bench-*.md; record them in BENCHMARKS.md with the command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,9 +12,17 @@ port=${EMBEDDER_BENCH_PORT:-9203}
 case "${1:-}" in
   query-latency) class=QueryLatencyBench ;;
   load) class=LoadBench ;;
-  *) sed -n '2,5s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  maxsim) class=MaxSimBenchMain ;;
+  *) sed -n '2,6s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac
 shift
+
+if [ "$class" = MaxSimBenchMain ]; then
+  # a micro-benchmark in this JVM's forks, no node: test classes (JMH harness generated at test-compile) + test classpath
+  mvn -B -q test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-classpath.txt
+  java "$@" -cp "target/test-classes:target/classes:$(cat target/bench-classpath.txt)" "io.embedder.bench.$class"
+  exit 0
+fi
 
 mvn -B -q package -DskipTests
 zip=$(newest_zip)
