@@ -20,7 +20,7 @@ shift
 if [ "$class" = MaxSimBenchMain ]; then
   # a micro-benchmark in this JVM's forks, no node: test classes (JMH harness generated at test-compile) + test classpath
   mvn -B -q test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-classpath.txt
-  java "$@" -cp "target/test-classes:target/classes:$(cat target/bench-classpath.txt)" "io.embedder.bench.$class"
+  java --add-modules jdk.incubator.vector "$@" -cp "target/test-classes:target/classes:$(cat target/bench-classpath.txt)" "io.embedder.bench.$class"
   exit 0
 fi
 
