@@ -1,5 +1,6 @@
 package io.embedder.core;
 
+import io.embedder.core.lateinteraction.TokenOptions;
 import io.embedder.core.runtime.Truncation;
 
 import java.util.ArrayList;
@@ -15,14 +16,22 @@ import java.util.Map;
  * @param normalize  L2-normalize the output; null means the model's own setting
  * @param dimensions Matryoshka size; null means the model's full size
  * @param truncation how texts over the limit are cut
+ * @param tokens     token_embed: which tokens are kept and whether documents' vectors are pooled
  */
-public record EmbedParams(List<String> texts, Task task, Role role, Boolean normalize, Integer dimensions, Truncation truncation) {
+public record EmbedParams(List<String> texts, Task task, Role role, Boolean normalize, Integer dimensions, Truncation truncation,
+                          TokenOptions tokens) {
 
     /** Most texts one request may carry. */
     public static final int MAX_TEXTS = 1024;
 
     public EmbedParams {
         texts = List.copyOf(texts);
+        tokens = tokens == null ? TokenOptions.DEFAULT : tokens;
+    }
+
+    /** Without token options: the model's defaults. */
+    public EmbedParams(List<String> texts, Task task, Role role, Boolean normalize, Integer dimensions, Truncation truncation) {
+        this(texts, task, role, normalize, dimensions, truncation, TokenOptions.DEFAULT);
     }
 
     /** Embed {@code texts} with the model's defaults and the given role. */
@@ -56,7 +65,7 @@ public record EmbedParams(List<String> texts, Task task, Role role, Boolean norm
         if (body.containsKey("dimensions")) {
             dimensions = positiveInt("dimensions", body.get("dimensions"));
         }
-        return new EmbedParams(texts, task, role, normalize, dimensions, truncation(body.get("truncate_prompt_tokens")));
+        return new EmbedParams(texts, task, role, normalize, dimensions, truncation(body.get("truncate_prompt_tokens")), TokenOptions.parse(body));
     }
 
     private static List<String> texts(Object value) {

@@ -10,7 +10,8 @@ public enum Task {
     /** One pooled vector per text. */
     EMBED("embed", List.of("texts", "task", "role", "normalize", "dimensions", "truncate_prompt_tokens")),
     /** One vector per real token of each text (late interaction). */
-    TOKEN_EMBED("token_embed", List.of("texts", "task", "role", "normalize", "truncate_prompt_tokens"));
+    TOKEN_EMBED("token_embed", List.of("texts", "task", "role", "normalize", "truncate_prompt_tokens", "drop_special_tokens", "drop_punctuation",
+        "pool_factor"));
 
     private final String id;
     private final List<String> parameters;

@@ -8,7 +8,7 @@ import java.util.Arrays;
  * {@code d_j} (read per {@link ElementType}: exact for float, asymmetric for byte and bit).
  *
  * <p>The query is prepared once ({@link MaxSimQuery}: transposed, and for bit storage a lookup table); scoring reads
- * the stored bytes in place (no decoding copy) and allocates nothing. The kernel is the Panama Vector API one when
+ * the stored bytes a few vectors at a time into small buffers of the scorer and allocates nothing. The kernel is the Panama Vector API one when
  * the JVM has {@code jdk.incubator.vector}, else plain Java loops: both give the same bits ({@link #kernel()} says
  * which runs). Not thread-safe: one scorer per thread (per segment), from one shared {@link MaxSimQuery}.
  */

@@ -1,5 +1,6 @@
 package io.embedder.core.model;
 
+import io.embedder.core.lateinteraction.TokenEmbedSettings;
 import io.embedder.core.pooling.Pooling;
 
 import java.nio.file.Path;
@@ -23,6 +24,7 @@ import java.util.Map;
  * @param defaultPromptName    prompt used when a request names no role, or null
  * @param matryoshkaDimensions sizes the model may be truncated to; empty when it is not Matryoshka
  * @param paddingSide          {@code right} or {@code left}
+ * @param tokenEmbed           task token_embed: punctuation tokens, ColBERT settings
  */
 public record ModelSpec(
     String name,
@@ -38,8 +40,18 @@ public record ModelSpec(
     Sourced<Map<String, String>> prompts,
     String defaultPromptName,
     Sourced<List<Integer>> matryoshkaDimensions,
-    Sourced<String> paddingSide
+    Sourced<String> paddingSide,
+    TokenEmbedSettings tokenEmbed
 ) {
+    /** A spec without token_embed settings (no punctuation known, not ColBERT). */
+    public ModelSpec(String name, Path onnxFile, Path tokenizerFile, String outputName, Sourced<Pooling> pooling, Sourced<Boolean> normalize,
+                     Sourced<Integer> maxTokens, Integer tokenizerMaxLength, long maxTokenId, Sourced<Integer> dimensions,
+                     Sourced<Map<String, String>> prompts, String defaultPromptName, Sourced<List<Integer>> matryoshkaDimensions,
+                     Sourced<String> paddingSide) {
+        this(name, onnxFile, tokenizerFile, outputName, pooling, normalize, maxTokens, tokenizerMaxLength, maxTokenId, dimensions, prompts,
+            defaultPromptName, matryoshkaDimensions, paddingSide, TokenEmbedSettings.NONE);
+    }
+
     /** Prompt names a {@code document} role looks for, in sentence-transformers' order. */
     public static final List<String> DOCUMENT_PROMPT_NAMES = List.of("document", "passage", "corpus");
 

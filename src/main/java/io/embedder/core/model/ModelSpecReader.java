@@ -5,6 +5,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.embedder.core.EmbedderException;
+import io.embedder.core.lateinteraction.ColbertConfig;
+import io.embedder.core.lateinteraction.TokenEmbedSettings;
 import io.embedder.core.pooling.Pooling;
 
 import java.io.IOException;
@@ -79,15 +81,27 @@ public final class ModelSpecReader {
         JsonObject tokenizerJson = readObjectAt(tokenizer, dir.relativize(tokenizer).toString());
         Integer tokenizerMax = tokenizerTruncation(tokenizerJson);
         long maxTokenId = maxTokenId(tokenizerJson);
+        JsonObject stConfig = readObject("config_sentence_transformers.json");
+        TokenEmbedSettings tokenEmbed;
+        try {
+            tokenEmbed = TokenEmbedSettings.read(dir, stConfig, tokenizerJson, modules.dense);
+        } catch (IllegalArgumentException e) {
+            throw invalid(e.getMessage());
+        }
+        boolean colbert = tokenEmbed.colbert() != null;
+        if (colbert && modules.pooling == null) { // a ColBERT model does not pool: one vector per token
+            modules = new Modules(modules.present, Sourced.of(Pooling.ALL, "config_sentence_transformers.json (ColBERT: one vector per token)"),
+                modules.normalize, modules.dimensions, modules.dense);
+        }
 
         Sourced<Pooling> pooling = pooling(descriptor, modules);
-        Sourced<Boolean> normalize = normalize(descriptor, modules);
+        Sourced<Boolean> normalize = colbert && !descriptor.has("normalize") && !modules.normalize
+            ? Sourced.of(true, "ColBERT (PyLate normalizes each token vector)") : normalize(descriptor, modules);
         Sourced<Integer> maxTokens = maxTokens(descriptor, tokenizerMax);
         Sourced<Integer> dimensions = descriptor.has("dimensions")
             ? Sourced.of(positiveInt(descriptor, "dimensions", DESCRIPTOR), DESCRIPTOR)
             : modules.dimensions;
 
-        JsonObject stConfig = readObject("config_sentence_transformers.json");
         Sourced<Map<String, String>> prompts = prompts(descriptor, stConfig);
         String defaultPrompt = string(descriptor.has("default_prompt_name") ? descriptor : stConfig, "default_prompt_name");
         if (defaultPrompt != null && !prompts.value().containsKey(defaultPrompt)) {
@@ -101,11 +115,11 @@ public final class ModelSpecReader {
         String output = descriptor.has("output_name") ? string(descriptor, "output_name")
             : pooling.value() == Pooling.NONE ? "sentence_embedding" : "last_hidden_state";
         return new ModelSpec(name, onnx, tokenizer, output, pooling, normalize, maxTokens, tokenizerMax, maxTokenId, dimensions, prompts,
-            defaultPrompt, matryoshka, Sourced.of(padding, descriptor.has("padding_side") ? DESCRIPTOR : "default"));
+            defaultPrompt, matryoshka, Sourced.of(padding, descriptor.has("padding_side") ? DESCRIPTOR : "default"), tokenEmbed);
     }
 
-    /** What modules.json and its Pooling module say, when present. */
-    private record Modules(boolean present, Sourced<Pooling> pooling, boolean normalize, Sourced<Integer> dimensions) {}
+    /** What modules.json and its Pooling module say, when present; {@code dense}: its Dense modules' paths, in order. */
+    private record Modules(boolean present, Sourced<Pooling> pooling, boolean normalize, Sourced<Integer> dimensions, List<String> dense) {}
 
     private Modules readModules() {
         JsonElement modules = readJson("modules.json");
@@ -114,13 +128,14 @@ public final class ModelSpecReader {
             if (Files.isRegularFile(dir.resolve("1_Pooling/config.json"))) {
                 return poolingModule("1_Pooling", false);
             }
-            return new Modules(false, null, false, null);
+            return new Modules(false, null, false, null, List.of());
         }
         if (!modules.isJsonArray()) {
             throw invalid("modules.json must be a JSON array of modules");
         }
-        Modules result = new Modules(true, null, false, null);
+        Modules result = new Modules(true, null, false, null, List.of());
         boolean normalize = false;
+        List<String> dense = new ArrayList<>();
         for (JsonElement e : modules.getAsJsonArray()) {
             JsonObject module = e.isJsonObject() ? e.getAsJsonObject() : new JsonObject();
             String type = string(module, "type");
@@ -136,12 +151,19 @@ public final class ModelSpecReader {
                     result = poolingModule(path == null || path.isEmpty() ? "1_Pooling" : path, true);
                 }
                 case "Normalize" -> normalize = true;
+                case "Dense" -> { // a ColBERT model's projection (checked by TokenEmbedSettings)
+                    String path = string(module, "path");
+                    if (path == null || path.isEmpty() || !dir.resolve(path).normalize().startsWith(dir)) {
+                        throw invalid("modules.json Dense module needs a [path] inside the model directory, found [" + path + "]");
+                    }
+                    dense.add(path);
+                }
                 default -> throw invalid("modules.json module [" + type + "] is not supported; supported modules: "
-                    + "[Transformer, Pooling, Normalize] (a Dense or other layer must be part of the ONNX graph, "
+                    + "[Transformer, Pooling, Normalize, Dense (ColBERT projection)] (another layer must be part of the ONNX graph, "
                     + "with pooling [none] in " + DESCRIPTOR + ")");
             }
         }
-        return new Modules(true, result.pooling, normalize, result.dimensions);
+        return new Modules(true, result.pooling, normalize, result.dimensions, List.copyOf(dense));
     }
 
     private Modules poolingModule(String path, boolean fromModules) {
@@ -182,7 +204,7 @@ public final class ModelSpecReader {
             pooling = POOLING_FLAGS.get(key);
         }
         String source = (fromModules ? "modules.json + " : "") + file + " " + key;
-        return new Modules(fromModules, Sourced.of(pooling, source), false, dims);
+        return new Modules(fromModules, Sourced.of(pooling, source), false, dims, List.of());
     }
 
     private Sourced<Pooling> pooling(JsonObject descriptor, Modules modules) {

@@ -5,12 +5,12 @@ import io.embedder.core.EmbedderException;
 import io.embedder.core.Embeddings;
 import io.embedder.core.Role;
 import io.embedder.core.Task;
+import io.embedder.core.lateinteraction.TokenEmbedding;
 import io.embedder.core.model.ModelSpec;
 import io.embedder.core.pooling.Pooling;
 import io.embedder.core.pooling.PoolingKernels;
 import io.embedder.core.pooling.VectorOps;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -77,6 +77,7 @@ public final class LoadedModel implements AutoCloseable {
             throw EmbedderException.invalidModel(spec.name(), "the ONNX output's dimension is dynamic: state [dimensions] in embedder-model.json");
         }
         probeVocabulary(spec, onnx, tokenizer);
+        checkProjections(spec, graphDims > 0 ? graphDims : declared, onnx, tokenizer);
         return new LoadedModel(spec, tokenizer, new Encoder() {
             @Override
             public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
@@ -134,6 +135,20 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
+    /** A ColBERT model's Dense modules must chain from the graph's output size. */
+    private static void checkProjections(ModelSpec spec, int hidden, OnnxEncoder onnx, TextTokenizer tokenizer) {
+        if (spec.tokenEmbed().colbert() == null) {
+            return;
+        }
+        try {
+            spec.tokenEmbed().colbert().checkChain(hidden);
+        } catch (IllegalArgumentException e) {
+            tokenizer.close();
+            onnx.close();
+            throw EmbedderException.invalidModel(spec.name(), e.getMessage());
+        }
+    }
+
     public ModelSpec spec() {
         return spec;
     }
@@ -171,15 +186,21 @@ public final class LoadedModel implements AutoCloseable {
             throw EmbedderException.badRequest("model [" + spec.name() + "] has pooling [none] (its graph pools): task [token_embed] needs token states");
         }
 
+        TokenEmbedding tokenEmbedding = params.task() == Task.TOKEN_EMBED
+            ? TokenEmbedding.of(spec.name(), spec.tokenEmbed(), params.role(), params.tokens(), normalize, dimensions) : null;
+        int maxTokens = tokenEmbedding == null ? spec.maxTokens().value() : tokenEmbedding.maxTokens(spec.maxTokens().value());
         String prompt = prompt(params.role());
         List<String> texts = params.texts();
         TokenizedText[] tokenized = new TokenizedText[texts.size()];
         int[] lengths = new int[texts.size()];
         for (int i = 0; i < tokenized.length; i++) {
             try {
-                tokenized[i] = tokenizer.encode(prompt + texts.get(i), spec.maxTokens().value(), params.truncation());
+                tokenized[i] = tokenizer.encode(prompt + texts.get(i), maxTokens, params.truncation());
             } catch (EmbedderException e) {
                 throw new EmbedderException(e.kind(), "[texts][" + i + "]: " + e.getMessage(), e);
+            }
+            if (tokenEmbedding != null) {
+                tokenized[i] = tokenEmbedding.prepare(tokenized[i]);
             }
             lengths[i] = tokenized[i].length();
         }
@@ -193,11 +214,12 @@ public final class LoadedModel implements AutoCloseable {
                 if (vectors != null) {
                     vectors[text] = pooled(states, row, pooling, normalize, outDims);
                 } else {
-                    tokens[text] = tokenStates(states, row, normalize);
+                    int offset = spec.leftPadding() ? states.seq() - tokenized[text].length() : 0;
+                    tokens[text] = tokenEmbedding.vectors(states, row, offset, tokenized[text]);
                 }
             }
         }
-        return new Embeddings(spec.name(), params.task(), params.task() == Task.EMBED ? outDims : dimensions,
+        return new Embeddings(spec.name(), params.task(), params.task() == Task.EMBED ? outDims : tokenEmbedding.dimensions(),
             vectors == null ? List.of() : Arrays.asList(vectors), tokens == null ? List.of() : Arrays.asList(tokens));
     }
 
@@ -232,7 +254,11 @@ public final class LoadedModel implements AutoCloseable {
             int offset = row * seq + (spec.leftPadding() ? seq - t.length() : 0);
             System.arraycopy(t.ids(), 0, ids, offset, t.length());
             System.arraycopy(t.typeIds(), 0, types, offset, t.length());
-            Arrays.fill(mask, offset, offset + t.length(), 1L);
+            if (t.attention() == null) {
+                Arrays.fill(mask, offset, offset + t.length(), 1L);
+            } else {
+                System.arraycopy(t.attention(), 0, mask, offset, t.length()); // a ColBERT query's expansion tokens may be unattended
+            }
         }
         HiddenStates states = encoder.run(ids, mask, types, batch.length, seq);
         if (states.dim() != dimensions || states.batch() != batch.length || (!states.pooled() && states.seq() != seq)) {
@@ -257,23 +283,6 @@ public final class LoadedModel implements AutoCloseable {
             VectorOps.l2Normalize(v);
         }
         return v;
-    }
-
-    private static float[][] tokenStates(HiddenStates states, int row, boolean normalize) {
-        int seq = states.seq();
-        int dim = states.dim();
-        List<float[]> out = new ArrayList<>(seq);
-        for (int t = 0; t < seq; t++) {
-            if (states.mask()[row * seq + t] == 0) {
-                continue;
-            }
-            float[] v = Arrays.copyOfRange(states.data(), (row * seq + t) * dim, (row * seq + t + 1) * dim);
-            if (normalize) {
-                VectorOps.l2Normalize(v);
-            }
-            out.add(v);
-        }
-        return out.toArray(new float[0][]);
     }
 
     @Override

@@ -83,10 +83,18 @@ public final class TextTokenizer implements AutoCloseable {
                 from = lead + content - keep;
             }
         }
-        if (keep == content) {
-            return new TokenizedText(ids, types, n);
+        byte[] kinds = new byte[n];
+        for (int i = 0; i < n; i++) {
+            kinds[i] = special[i] != 0 ? TokenizedText.SPECIAL : TokenizedText.TEXT;
         }
-        return new TokenizedText(cut(ids, lead, from, keep, trail), cut(types, lead, from, keep, trail), n);
+        if (keep == content) {
+            return new TokenizedText(ids, types, n, kinds, null);
+        }
+        byte[] keptKinds = new byte[lead + keep + trail];
+        System.arraycopy(kinds, 0, keptKinds, 0, lead);
+        System.arraycopy(kinds, from, keptKinds, lead, keep);
+        System.arraycopy(kinds, n - trail, keptKinds, lead + keep, trail);
+        return new TokenizedText(cut(ids, lead, from, keep, trail), cut(types, lead, from, keep, trail), n, keptKinds, null);
     }
 
     /**
