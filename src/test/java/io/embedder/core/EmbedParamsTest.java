@@ -1,5 +1,6 @@
 package io.embedder.core;
 
+import io.embedder.core.lateinteraction.TokenOptions;
 import io.embedder.core.runtime.Truncation;
 import org.junit.jupiter.api.Test;
 
@@ -46,9 +47,27 @@ class EmbedParamsTest {
     @Test
     void parametersThatDoNotBelongToTheTask() {
         assertEquals("parameter [dimensions] is not accepted by task [token_embed]; it accepts [texts, task, role, normalize, "
-            + "truncate_prompt_tokens]", error(body("texts", List.of("a"), "task", "token_embed", "dimensions", 64)));
+            + "truncate_prompt_tokens, drop_special_tokens, drop_punctuation, pool_factor]",
+            error(body("texts", List.of("a"), "task", "token_embed", "dimensions", 64)));
+        assertEquals("parameter [pool_factor] is not accepted by task [embed]; it accepts [texts, task, role, normalize, dimensions, "
+            + "truncate_prompt_tokens]", error(body("texts", List.of("a"), "pool_factor", 2)));
         assertEquals("unknown parameter [pooling] for task [embed]; it accepts [texts, task, role, normalize, dimensions, "
             + "truncate_prompt_tokens]", error(body("texts", List.of("a"), "pooling", "mean")));
+    }
+
+    @Test
+    void tokenOptions() {
+        EmbedParams p = EmbedParams.parse(body("texts", List.of("a"), "task", "token_embed", "role", "document", "drop_special_tokens", false,
+            "drop_punctuation", true, "pool_factor", 3));
+        assertEquals(new TokenOptions(false, true, 3), p.tokens());
+        assertEquals(TokenOptions.DEFAULT, EmbedParams.parse(body("texts", List.of("a"), "task", "token_embed")).tokens());
+        assertEquals("[pool_factor] must be an integer from 1 to 64, got [0]", error(body("texts", List.of("a"), "task", "token_embed", "pool_factor", 0)));
+        assertEquals("[pool_factor] must be an integer from 1 to 64, got [2.5]",
+            error(body("texts", List.of("a"), "task", "token_embed", "pool_factor", 2.5)));
+        assertEquals("[drop_punctuation] must be true or false, got [yes]",
+            error(body("texts", List.of("a"), "task", "token_embed", "drop_punctuation", "yes")));
+        assertEquals("[drop_special_tokens] must be true or false, got [null]",
+            error(body("texts", List.of("a"), "task", "token_embed", "drop_special_tokens", null)));
     }
 
     @Test

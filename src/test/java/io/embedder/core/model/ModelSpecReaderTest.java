@@ -192,10 +192,18 @@ class ModelSpecReaderTest {
     @Test
     void rejectsUnsupportedModulesAndPromptExclusion() throws IOException {
         minimalFiles();
+        write("modules.json", "[{\"path\":\"2_LayerNorm\",\"type\":\"sentence_transformers.models.LayerNorm\"}]");
+        assertEquals("model [m]: modules.json module [sentence_transformers.models.LayerNorm] is not supported; supported modules: "
+            + "[Transformer, Pooling, Normalize, Dense (ColBERT projection)] (another layer must be part of the ONNX graph, with pooling "
+            + "[none] in embedder-model.json)", invalid().getMessage());
+        // a Dense module is a ColBERT model's projection; on a model that is not ColBERT-style it is refused
         write("modules.json", "[{\"path\":\"2_Dense\",\"type\":\"sentence_transformers.models.Dense\"}]");
-        assertEquals("model [m]: modules.json module [sentence_transformers.models.Dense] is not supported; supported modules: "
-            + "[Transformer, Pooling, Normalize] (a Dense or other layer must be part of the ONNX graph, with pooling [none] in "
-            + "embedder-model.json)", invalid().getMessage());
+        assertEquals("model [m]: modules.json has a Dense module [2_Dense] but config_sentence_transformers.json declares no ColBERT model "
+            + "(none of [query_prefix, document_prefix, query_length, document_length, do_query_expansion, attend_to_expansion_tokens, "
+            + "skiplist_words]): a Dense layer after pooling must be part of the ONNX graph, with pooling [none] in embedder-model.json",
+            invalid().getMessage());
+        write("modules.json", "[{\"path\":\"../x\",\"type\":\"sentence_transformers.models.Dense\"}]");
+        assertEquals("model [m]: modules.json Dense module needs a [path] inside the model directory, found [../x]", invalid().getMessage());
         write("modules.json", MODULES_OLD);
         write("1_Pooling/config.json", "{\"pooling_mode\": \"mean\", \"include_prompt\": false}");
         assertEquals("model [m]: 1_Pooling/config.json sets include_prompt=false (prompt tokens excluded from pooling), which is not supported",

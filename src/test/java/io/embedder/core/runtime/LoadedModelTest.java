@@ -6,6 +6,8 @@ import io.embedder.core.Embeddings;
 import io.embedder.core.Role;
 import io.embedder.core.Task;
 import io.embedder.core.TestData;
+import io.embedder.core.lateinteraction.TokenEmbedSettings;
+import io.embedder.core.lateinteraction.TokenOptions;
 import io.embedder.core.model.ModelSpec;
 import io.embedder.core.model.Sourced;
 import io.embedder.core.pooling.Pooling;
@@ -17,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -128,13 +131,39 @@ class LoadedModelTest {
         assertEquals(4, model(Pooling.CLS, "right", List.of(), Map.of()).embed(params(Task.EMBED, null, 4, "hello")).dimensions());
     }
 
+    /** By default the tokenizer's special tokens go ([CLS] hello world ! [SEP] → hello world !); the request may keep them. */
     @Test
-    void tokenEmbedReturnsEveryRealToken() {
-        Embeddings e = model(Pooling.CLS, "left", List.of(), Map.of()).embed(params(Task.TOKEN_EMBED, false, null, "hello", "hello world!"));
-        assertEquals(3, e.tokens().get(0).length);
-        assertEquals(5, e.tokens().get(1).length);
-        assertArrayEquals(new float[] {2088, 4176, 6264, 8352}, e.tokens().get(1)[2]);
+    void tokenEmbedReturnsTheTextsTokens() {
+        LoadedModel m = model(Pooling.CLS, "left", List.of(), Map.of());
+        Embeddings e = m.embed(params(Task.TOKEN_EMBED, false, null, "hello", "hello world!"));
+        assertEquals(1, e.tokens().get(0).length);
+        assertEquals(3, e.tokens().get(1).length);
+        assertArrayEquals(new float[] {2088, 4176, 6264, 8352}, e.tokens().get(1)[1]);
         assertEquals(List.of(), e.vectors());
+        Embeddings all = m.embed(tokenParams(new TokenOptions(false, null, 1), "hello", "hello world!"));
+        assertEquals(3, all.tokens().get(0).length);
+        assertEquals(5, all.tokens().get(1).length);
+        assertArrayEquals(new float[] {101, 202, 303, 404}, all.tokens().get(1)[0]);
+        assertArrayEquals(new float[] {2088, 4176, 6264, 8352}, all.tokens().get(1)[2]);
+    }
+
+    /** drop_punctuation drops the model's punctuation tokens ("!" = 999 here); pool_factor needs the document role. */
+    @Test
+    void tokenEmbedOptions() {
+        ModelSpec base = model(Pooling.CLS, "right", List.of(), Map.of()).spec();
+        ModelSpec spec = new ModelSpec(base.name(), base.onnxFile(), base.tokenizerFile(), base.outputName(), base.pooling(), base.normalize(),
+            base.maxTokens(), base.tokenizerMaxLength(), base.maxTokenId(), base.dimensions(), base.prompts(), base.defaultPromptName(),
+            base.matryoshkaDimensions(), base.paddingSide(), new TokenEmbedSettings(Set.of(999L), null));
+        LoadedModel m = new LoadedModel(spec, tokenizer, FAKE, DIM, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 2));
+        float[][] kept = m.embed(tokenParams(new TokenOptions(null, true, 1), "hello world!")).tokens().get(0);
+        assertEquals(2, kept.length);
+        assertArrayEquals(new float[] {2088, 4176, 6264, 8352}, kept[1]);
+        assertEquals("[pool_factor] [2] pools documents only: use [role] [document] or omit [pool_factor]",
+            assertThrows(EmbedderException.class, () -> m.embed(tokenParams(new TokenOptions(null, null, 2), "hello"))).getMessage());
+    }
+
+    private static EmbedParams tokenParams(TokenOptions options, String... texts) {
+        return new EmbedParams(List.of(texts), Task.TOKEN_EMBED, null, false, null, Truncation.MODEL_DEFAULT, options);
     }
 
     @Test
@@ -153,9 +182,9 @@ class LoadedModelTest {
         assertEquals("query: ", m.prompt(Role.QUERY));
         assertEquals("passage: ", m.prompt(Role.DOCUMENT));
         assertEquals("", m.prompt(null));
-        // "query: hello" → [CLS] query : hello [SEP]: the prompt's tokens are part of the text
+        // "query: hello" → [CLS] query : hello [SEP]: the prompt's tokens are part of the text (the special tokens go)
         Embeddings e = m.embed(new EmbedParams(List.of("hello"), Task.TOKEN_EMBED, Role.QUERY, false, null, Truncation.MODEL_DEFAULT));
-        assertEquals(5, e.tokens().get(0).length);
+        assertEquals(3, e.tokens().get(0).length);
     }
 
     @Test
