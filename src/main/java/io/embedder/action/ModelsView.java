@@ -2,6 +2,7 @@ package io.embedder.action;
 
 import io.embedder.core.Embedder;
 import io.embedder.core.EmbedderException;
+import io.embedder.core.lateinteraction.ColbertConfig;
 import io.embedder.core.lateinteraction.MaxSimScorer;
 import io.embedder.core.model.ModelSpec;
 import io.embedder.core.model.Sourced;
@@ -42,7 +43,11 @@ final class ModelsView {
 
     static Map<String, Object> one(Embedder embedder, String name, ModelSpec spec, String defaultModel) {
         Optional<LoadedModel> loaded = embedder.loadedModel(name);
+        ColbertConfig colbert = spec.tokenEmbed().colbert();
         Sourced<Integer> dims = loaded.map(m -> Sourced.of(m.dimensions(), "onnx output " + spec.outputName())).orElse(spec.dimensions());
+        if (colbert != null && colbert.outputDimensionsSource() != null) { // a ColBERT model's vectors have its last projection's size
+            dims = Sourced.of(colbert.outputDimensions(0), colbert.outputDimensionsSource());
+        }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", name);
         m.put("default", name.equals(defaultModel));
@@ -67,6 +72,9 @@ final class ModelsView {
         sources.put("matryoshka_dimensions", spec.matryoshkaDimensions().source());
         sources.put("padding_side", spec.paddingSide().source());
         m.put("sources", sources);
+        if (colbert != null) {
+            m.put("colbert", colbert.describe());
+        }
         return m;
     }
 

@@ -78,20 +78,28 @@ class EmbedApiIT {
         assertEquals("e5-small-v2", one.object().get("name").getAsString());
     }
 
+    /** One vector per token of the text: the raw states without [CLS] and [SEP] (kept with drop_special_tokens false). */
     @Test
-    void tokenEmbedReturnsOneVectorPerRealToken() {
+    void tokenEmbedReturnsOneVectorPerTokenOfTheText() {
         JsonObject tokens = TestData.json(TestData.shared("oracle/bge-small-en-v1.5.tokens.json"));
         String text = tokens.get("text").getAsString();
+        var expected = tokens.getAsJsonArray("last_hidden_state");
         Node.Response r = Node.embed("bge-small-en-v1.5", Map.of("texts", List.of(text, "Hello world!"), "task", "token_embed", "normalize", false));
         assertEquals(200, r.status(), r.body().toString());
         var perText = r.object().getAsJsonArray("embeddings");
-        var expected = tokens.getAsJsonArray("last_hidden_state");
-        assertEquals(expected.size(), perText.get(0).getAsJsonArray().size());
-        assertEquals(5, perText.get(1).getAsJsonArray().size());
-        for (int t = 0; t < expected.size(); t++) {
-            double cosine = VectorOps.cosine(Node.floats(expected.get(t).getAsJsonArray()), Node.floats(perText.get(0).getAsJsonArray().get(t).getAsJsonArray()));
+        assertEquals(expected.size() - 2, perText.get(0).getAsJsonArray().size());
+        assertEquals(3, perText.get(1).getAsJsonArray().size());
+        for (int t = 1; t < expected.size() - 1; t++) {
+            double cosine = VectorOps.cosine(Node.floats(expected.get(t).getAsJsonArray()), Node.floats(perText.get(0).getAsJsonArray().get(t - 1).getAsJsonArray()));
             assertTrue(cosine >= 0.9999, "token " + t + ": cosine " + cosine);
         }
+        Node.Response all = Node.embed("bge-small-en-v1.5", Map.of("texts", List.of(text), "task", "token_embed", "normalize", false,
+            "drop_special_tokens", false, "drop_punctuation", true));
+        assertEquals(200, all.status(), all.body().toString());
+        var kept = all.object().getAsJsonArray("embeddings").get(0).getAsJsonArray();
+        assertEquals(expected.size() - 1, kept.size()); // [CLS] the quick brown fox jumps over the lazy dog [SEP]: "." dropped
+        assertTrue(VectorOps.cosine(Node.floats(expected.get(0).getAsJsonArray()), Node.floats(kept.get(0).getAsJsonArray())) >= 0.9999);
+        assertTrue(VectorOps.cosine(Node.floats(expected.get(11).getAsJsonArray()), Node.floats(kept.get(10).getAsJsonArray())) >= 0.9999);
     }
 
     @Test
@@ -106,7 +114,9 @@ class EmbedApiIT {
                 + "omit [dimensions] or use 384");
         assertError(Node.embed("bge-small-en-v1.5", Map.of("texts", List.of("a"), "task", "token_embed", "dimensions", 128)), 400,
             "illegal_argument_exception", "parameter [dimensions] is not accepted by task [token_embed]; it accepts [texts, task, role, "
-                + "normalize, truncate_prompt_tokens]");
+                + "normalize, truncate_prompt_tokens, drop_special_tokens, drop_punctuation, pool_factor]");
+        assertError(Node.embed("bge-small-en-v1.5", Map.of("texts", List.of("a"), "task", "token_embed", "pool_factor", 2)), 400,
+            "illegal_argument_exception", "[pool_factor] [2] pools documents only: use [role] [document] or omit [pool_factor]");
         assertError(Node.embed("bge-small-en-v1.5", Map.of("texts", List.of("a"), "pooling", "mean")), 400, "illegal_argument_exception",
             "unknown parameter [pooling] for task [embed]; it accepts [texts, task, role, normalize, dimensions, truncate_prompt_tokens]");
         assertError(Node.embed("bge-small-en-v1.5", Map.of("texts", List.of("a", 7))), 400, "illegal_argument_exception",

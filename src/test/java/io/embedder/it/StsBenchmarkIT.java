@@ -85,6 +85,7 @@ class StsBenchmarkIT {
             body.put("texts", texts.subList(i, Math.min(texts.size(), i + 64)));
             body.put("task", "token_embed");
             body.put("role", "query");
+            body.put("drop_special_tokens", false); // the first token is [CLS]
             Node.Response r = Node.embed(model, body);
             assertEquals(200, r.status());
             for (JsonElement tokens : r.object().getAsJsonArray("embeddings")) {

@@ -28,6 +28,7 @@ import java.util.Set;
  * @param skiplistIds      token ids of {@code skiplist_words} (words that are not a token of the vocabulary are ignored)
  * @param maskTokenId      the {@code [MASK]} token id padding queries; -1 when {@code do_query_expansion} is false
  * @param projections      the Dense modules, in order (possibly none)
+ * @param projectionPaths  their directories in the model directory
  * @param sources          per setting, where it came from
  */
 public record ColbertConfig(
@@ -41,6 +42,7 @@ public record ColbertConfig(
     Set<Long> skiplistIds,
     long maskTokenId,
     List<Projection> projections,
+    List<String> projectionPaths,
     Map<String, String> sources
 ) {
 
@@ -60,6 +62,7 @@ public record ColbertConfig(
         skiplistWords = List.copyOf(skiplistWords);
         skiplistIds = Set.copyOf(skiplistIds);
         projections = List.copyOf(projections);
+        projectionPaths = List.copyOf(projectionPaths);
         sources = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(sources));
     }
 
@@ -118,7 +121,8 @@ public record ColbertConfig(
         }
         sources.put("projections", projectionPaths.isEmpty() ? "none (modules.json has no Dense module)"
             : "modules.json " + String.join(", ", projectionPaths.stream().map(p -> p + "/config.json + " + p + "/model.safetensors").toList()));
-        return new ColbertConfig(query, document, queryLength, documentLength, expansion, attend, words, skiplist, mask, projections, sources);
+        return new ColbertConfig(query, document, queryLength, documentLength, expansion, attend, words, skiplist, mask, projections,
+            projectionPaths, sources);
     }
 
     /** The marker for {@code role}: the query marker when {@code query}, else the document marker (may be null). */
@@ -129,6 +133,11 @@ public record ColbertConfig(
     /** Tokens a text of this role may have, marker and expansion included. */
     public int length(boolean query) {
         return query ? queryLength : documentLength;
+    }
+
+    /** Where the output size comes from when there are projections: the last one's {@code out_features}; else null. */
+    public String outputDimensionsSource() {
+        return projectionPaths.isEmpty() ? null : projectionPaths.get(projectionPaths.size() - 1) + "/config.json out_features";
     }
 
     /** The output size of the last projection, or {@code hidden} when there is none. */
