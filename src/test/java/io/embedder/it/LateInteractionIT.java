@@ -240,7 +240,9 @@ class LateInteractionIT {
         assertEquals(200, embedded.status(), String.valueOf(embedded.body()));
         String vectors = embedded.object().getAsJsonArray("embeddings").get(0).toString();
 
+        long before = inferences();
         Map<String, Double> byText = scores(search(TEXT, "{\"query\": {\"late_interaction\": {\"tokens\": {\"query_text\": \"" + text + "\"}}}}"));
+        assertEquals(before + 1, inferences(), "one inference per search, on the coordinator, whatever the number of shards (3)");
         Map<String, Double> byVectors = scores(search(TEXT, "{\"query\": {\"late_interaction\": {\"tokens\": {\"query_vectors\": " + vectors + "}}}}"));
         assertEquals(4, byText.size());
         for (String id : byVectors.keySet()) {
@@ -248,12 +250,17 @@ class LateInteractionIT {
         }
         Map<String, Double> rescored = scores(search(TEXT, "{\"query\": {\"match\": {\"body\": \"cat cats kitten\"}}, \"rescore\": {\"window_size\": 50, "
             + "\"late_interaction\": {\"field\": \"tokens\", \"query_text\": \"" + text + "\"}}}"));
+        assertEquals(before + 2, inferences(), "the rescorer's text too is embedded once per search");
         for (String id : rescored.keySet()) {
             assertEquals(2 * byVectors.get(id) - countQueryVectors(vectors), rescored.get(id), 1e-4, "rescore gives the raw MaxSim: " + id);
         }
         String best = search(TEXT, "{\"query\": {\"late_interaction\": {\"tokens\": {\"query_text\": \"" + text + "\"}}}}")
             .getAsJsonObject("hits").getAsJsonArray("hits").get(0).getAsJsonObject().get("_id").getAsString();
         assertTrue(best.equals("0") || best.equals("3"), "a cat/kitten sentence ranks first, got " + best);
+    }
+
+    private static long inferences() {
+        return Node.get("/_plugins/_embedder/stats").object().get("inference_count").getAsLong();
     }
 
     private static int countQueryVectors(String json) {
