@@ -108,12 +108,12 @@ class CisiLateInteractionIT {
         assertEquals(documents, docs);
         double perDoc = (double) vectors / docs;
         StringBuilder sb = new StringBuilder(String.format("Token vectors per document: %.1f (mean over %d documents, 384 dimensions).%n%n", perDoc, docs));
-        sb.append("| element_type | bytes per vector | bytes per document (mean) | vs float |\n| --- | --- | --- | --- |\n");
+        sb.append("| element_type | bytes per vector | bytes per document (mean) | float / this |\n| --- | --- | --- | --- |\n");
         int[] perVector = {4 * 384, 4 + 384, 384 / 8};
         String[] names = {"float", "byte", "bit"};
         for (int i = 0; i < 3; i++) {
             double bytes = 4 + perDoc * perVector[i];
-            sb.append(String.format("| %s | %d | %.0f | %.1f× smaller |%n", names[i], perVector[i], bytes, (4 + perDoc * perVector[0]) / bytes));
+            sb.append(String.format("| %s | %d | %.0f | %.1f× |%n", names[i], perVector[i], bytes, (4 + perDoc * perVector[0]) / bytes));
         }
         return sb.toString();
     }
