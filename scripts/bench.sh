@@ -2,6 +2,7 @@
 # Benchmarks against a real node "bench" on port ${EMBEDDER_BENCH_PORT:-9203} (default plugin zip: bge-small only).
 #   scripts/bench.sh query-latency [-Dbench.rounds=N]   text_knn vs knn with a precomputed vector, on CISI
 #   scripts/bench.sh load [-Dbench.minutes=3]            concurrent bulks (embed pipeline) and text_knn searches
+#   scripts/bench.sh rescore [-Dbench.rounds=N]         BM25 alone vs BM25 → MaxSim rescoring (windows 100, 1000) on CISI
 #   scripts/bench.sh maxsim [-Dbench.iterations=5]       JMH: the MaxSim kernel per storage type (no node)
 # Results are printed and written to target/bench-*.md; record them in BENCHMARKS.md with the command.
 set -euo pipefail
@@ -12,8 +13,9 @@ port=${EMBEDDER_BENCH_PORT:-9203}
 case "${1:-}" in
   query-latency) class=QueryLatencyBench ;;
   load) class=LoadBench ;;
+  rescore) class=RescoreLatencyBench ;;
   maxsim) class=MaxSimBenchMain ;;
-  *) sed -n '2,6s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,7s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac
 shift
 

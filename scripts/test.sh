@@ -7,6 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . scripts/common.sh
 port=${EMBEDDER_TEST_PORT:-9201}
+failed_step=""
+trap 'failed_step="line $LINENO: $BASH_COMMAND"' ERR
 
 # (a) unit tests + plugin zip with all three models
 mvn -B verify -Pall-models
@@ -28,11 +30,15 @@ node_up=0
 finish() {
   local rc=$?
   if [ "$rc" -ne 0 ] && [ "$node_up" -eq 1 ]; then
-    echo "---- test.sh failed ($rc): last 80 lines of the node log ----" >&2
-    scripts/node.sh logs test 80 >&2 || true
+    echo "---- test.sh failed ($rc): last 60 lines of the test node's log ----" >&2
+    scripts/node.sh logs test 60 >&2 || true
   fi
   scripts/node.sh stop test || true
   for n in test-noknn test-multi1 test-multi2 test-multi3; do scripts/node.sh stop "$n" || true; done
+  # the reason goes last, so that the tail of the output shows it
+  if [ "$rc" -ne 0 ]; then
+    echo "test.sh: FAILED with exit code $rc${failed_step:+ at $failed_step}" >&2
+  fi
   exit "$rc"
 }
 trap finish EXIT
@@ -49,7 +55,7 @@ for _ in $(seq 120); do
   [ "$code" = 200 ] && break
   sleep 2
 done
-[ "$code" = 200 ] || { scripts/node.sh logs test-multi1 60 >&2; echo "test.sh: the three-node cluster did not form" >&2; exit 1; }
+[ "$code" = 200 ] || { scripts/node.sh logs test-multi1 60 >&2; failed_step="the three-node cluster did not form"; exit 1; }
 
 # (c) integration tests against it (none yet is fine); some drop model directories into the node's models dir
 mvn -B -Pall-models failsafe:integration-test failsafe:verify -DskipITs=false -Dtests.cluster="127.0.0.1:$port" \

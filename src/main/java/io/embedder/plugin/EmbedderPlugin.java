@@ -6,8 +6,10 @@ import io.embedder.action.TransportEmbedderActions;
 import io.embedder.core.Embedder;
 import io.embedder.core.runtime.LoadedModel;
 import io.embedder.ingest.EmbedProcessor;
-import io.embedder.mapper.MultiVectorFieldMapper;
+import io.embedder.mapper.LateInteractionFieldMapper;
+import io.embedder.query.LateInteractionQueryBuilder;
 import io.embedder.query.TextKnnQueryBuilder;
+import io.embedder.rescore.LateInteractionRescorerBuilder;
 import io.embedder.rest.RestEmbedAction;
 import io.embedder.rest.RestModelsAction;
 
@@ -118,13 +120,21 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
 
     @Override
     public Map<String, Mapper.TypeParser> getMappers() {
-        return Map.of(MultiVectorFieldMapper.CONTENT_TYPE, MultiVectorFieldMapper.PARSER);
+        return Map.of(LateInteractionFieldMapper.CONTENT_TYPE, LateInteractionFieldMapper.PARSER);
     }
 
     @Override
     public List<QuerySpec<?>> getQueries() {
         return List.of(new QuerySpec<>(TextKnnQueryBuilder.NAME, in -> new TextKnnQueryBuilder(in, () -> embedder),
-            parser -> TextKnnQueryBuilder.fromXContent(parser, () -> embedder)));
+                parser -> TextKnnQueryBuilder.fromXContent(parser, () -> embedder)),
+            new QuerySpec<>(LateInteractionQueryBuilder.NAME, in -> new LateInteractionQueryBuilder(in, () -> embedder),
+                parser -> LateInteractionQueryBuilder.fromXContent(parser, () -> embedder)));
+    }
+
+    @Override
+    public List<RescorerSpec<?>> getRescorers() {
+        return List.of(new RescorerSpec<>(LateInteractionRescorerBuilder.NAME, in -> new LateInteractionRescorerBuilder(in, () -> embedder),
+            parser -> LateInteractionRescorerBuilder.fromXContent(parser, () -> embedder)));
     }
 
     @Override

@@ -1,7 +1,7 @@
 package io.embedder.bench;
 
 import io.embedder.core.lateinteraction.ElementType;
-import io.embedder.core.lateinteraction.MaxSimQuery;
+import io.embedder.core.lateinteraction.PreparedQuery;
 import io.embedder.core.lateinteraction.MaxSimScorer;
 import io.embedder.core.lateinteraction.TokenVectors;
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -135,9 +135,9 @@ public class MaxSimBench {
 
     /** Preparing the query once per search (transposition; for bit storage, the lookup table). */
     @Benchmark
-    public MaxSimQuery prepareQuery(CpuTime cpu) {
+    public PreparedQuery prepareQuery(CpuTime cpu) {
         cpu.count();
-        return new MaxSimQuery(query, elementType);
+        return new PreparedQuery(query, elementType);
     }
 
     static float[][] unitVectors(Random random, int n) {

@@ -23,6 +23,9 @@ final class Cisi {
 
     static final String INDEX = "cisi";
     static final String MODEL = "bge-small-en-v1.5";
+    static final String TOKENS_PIPELINE = "cisi-tokens";
+    /** Documents per bulk: each carries about 150 token vectors through the pipeline three times. */
+    private static final int BULK_DOCS = 25;
 
     final Map<String, String> documents = new LinkedHashMap<>();
     final Map<String, String> queries = new LinkedHashMap<>();
@@ -72,44 +75,66 @@ final class Cisi {
     /** Creates and fills the index unless it already holds every document. */
     void ensureIndexed() {
         Node.Response count = Node.get("/" + INDEX + "/_count");
-        if (count.status() == 200 && count.object().get("count").getAsInt() == documents.size()) {
+        Node.Response tokens = Node.get("/" + INDEX + "/_mapping/field/tokens_bit");
+        if (count.status() == 200 && count.object().get("count").getAsInt() == documents.size() && tokens.body().toString().contains("late_interaction")) {
             return;
         }
         Node.delete("/" + INDEX);
+        // token vectors come from the pipeline (one forward pass per document) and are stored three ways; they are too
+        // big for _source (about 150 × 384 numbers per document), which drops them
+        Node.Response pipeline = Node.put("/_ingest/pipeline/" + TOKENS_PIPELINE, """
+            {"processors": [{"embed": {"model": "%s", "task": "token_embed", "field_map": {"body": "tokens_float"}}},
+                            {"copy": {"source_field": "tokens_float", "target_field": "tokens_byte"}},
+                            {"copy": {"source_field": "tokens_float", "target_field": "tokens_bit"}}]}""".formatted(MODEL));
+        if (pipeline.status() != 200) {
+            throw new AssertionError("pipeline " + TOKENS_PIPELINE + ": " + pipeline.body());
+        }
         Node.Response created = Node.put("/" + INDEX, """
-            {"settings": {"index.knn": true, "number_of_shards": 1, "number_of_replicas": 0,
+            {"settings": {"index.knn": true, "number_of_shards": 1, "number_of_replicas": 0, "default_pipeline": "%s",
                           "analysis": {"analyzer": {"english_stop": {"type": "standard", "stopwords": "_english_"}}}},
              "mappings": {"_meta": {"embedder": {"fields": {"vec": {"model": "%s"}}}},
+                          "_source": {"excludes": ["tokens_*"]},
                           "properties": {"body": {"type": "text", "analyzer": "english_stop"},
                                          "vec": {"type": "knn_vector", "dimension": 384,
-                                                 "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"}}}}}""".formatted(MODEL));
+                                                 "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"}},
+                                         "tokens_float": {"type": "late_interaction", "dims": 384, "model": "%s"},
+                                         "tokens_byte": {"type": "late_interaction", "dims": 384, "element_type": "byte", "model": "%s"},
+                                         "tokens_bit": {"type": "late_interaction", "dims": 384, "element_type": "bit", "model": "%s"}}}}"""
+            .formatted(TOKENS_PIPELINE, MODEL, MODEL, MODEL, MODEL));
         if (created.status() != 200) {
             throw new AssertionError("create " + INDEX + ": " + created.body());
         }
         List<String> ids = new ArrayList<>(documents.keySet());
         List<String> texts = new ArrayList<>(documents.values());
         List<float[]> vectors = Node.embedAll(MODEL, texts, "document", 32);
-        StringBuilder bulk = new StringBuilder();
-        for (int i = 0; i < ids.size(); i++) {
-            bulk.append("{\"index\":{\"_index\":\"").append(INDEX).append("\",\"_id\":\"").append(ids.get(i)).append("\"}}\n");
-            bulk.append(Node.json(Map.of("body", texts.get(i), "vec", vectors.get(i)))).append('\n');
-        }
-        Node.Response r = Node.bulk(bulk.toString());
-        if (r.status() != 200 || r.object().get("errors").getAsBoolean()) {
-            throw new AssertionError("bulk into " + INDEX + " failed: " + r.body().toString().substring(0, 500));
+        for (int from = 0; from < ids.size(); from += BULK_DOCS) {
+            StringBuilder bulk = new StringBuilder();
+            for (int i = from; i < Math.min(ids.size(), from + BULK_DOCS); i++) {
+                bulk.append("{\"index\":{\"_index\":\"").append(INDEX).append("\",\"_id\":\"").append(ids.get(i)).append("\"}}\n");
+                bulk.append(Node.json(Map.of("body", texts.get(i), "vec", vectors.get(i)))).append('\n');
+            }
+            Node.Response r = Node.bulk(bulk.toString());
+            if (r.status() != 200 || r.object().get("errors").getAsBoolean()) {
+                throw new AssertionError("bulk into " + INDEX + " failed: " + r.body().toString().substring(0, 500));
+            }
         }
         Node.post("/" + INDEX + "/_refresh", "{}");
         Node.post("/" + INDEX + "/_forcemerge?max_num_segments=1", "{}");
     }
 
-    /** Ids of the top {@code size} hits of {@code query} (a JSON query object). */
-    static List<String> search(String query, int size) {
-        Node.Response r = Node.post("/" + INDEX + "/_search", "{\"size\": " + size + ", \"_source\": false, \"query\": " + query + "}");
+    /** Ids of the top {@code size} hits of a search body's rest ({@code "query": ..., "rescore": ...} without braces). */
+    static List<String> searchBody(String rest, int size) {
+        Node.Response r = Node.post("/" + INDEX + "/_search", "{\"size\": " + size + ", \"_source\": false, " + rest + "}");
         if (r.status() != 200) {
             throw new AssertionError("search failed: " + r.body());
         }
         List<String> ids = new ArrayList<>();
         r.object().getAsJsonObject("hits").getAsJsonArray("hits").forEach(h -> ids.add(h.getAsJsonObject().get("_id").getAsString()));
         return ids;
+    }
+
+    /** Ids of the top {@code size} hits of {@code query} (a JSON query object). */
+    static List<String> search(String query, int size) {
+        return searchBody("\"query\": " + query, size);
     }
 }

@@ -1,7 +1,7 @@
 package io.embedder.core.lateinteraction;
 
 /**
- * The inner loops of MaxSim over one document, on the transposed query rows of {@link MaxSimQuery}
+ * The inner loops of MaxSim over one document, on the transposed query rows of {@link PreparedQuery}
  * ({@code rows[k][i] = q_i[k]}, {@code P} = the padded query count): each folds the document's best dot product per
  * query vector into {@code best[i]} ({@code i < P}) with {@code Math.max}. Every implementation computes each dot
  * product in the same order (one multiply-add per dimension, dimension 0 first, fused when {@link #FMA}; for bit

@@ -61,7 +61,7 @@ final class MaxSimKernels {
 
     private static float[] run(MaxSimKernel kernel, float[][] query, ElementType type, byte[] doc, int pad) {
         int dims = query[0].length;
-        MaxSimQuery prepared = new MaxSimQuery(query, type, pad);
+        PreparedQuery prepared = new PreparedQuery(query, type, pad);
         float[] best = new float[prepared.paddedCount()];
         Arrays.fill(best, Float.NEGATIVE_INFINITY);
         MaxSimScorer.fold(kernel, prepared, doc, 0, doc.length, best, new float[kernel.scratchRows()][Math.max(prepared.paddedCount(), dims)]);

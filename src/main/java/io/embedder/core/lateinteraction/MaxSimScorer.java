@@ -7,15 +7,15 @@ import java.util.Arrays;
  * {@code MaxSim(q, d) = Σ_i max_j q_i · d_j} over the query's vectors {@code q_i} and the document's stored vectors
  * {@code d_j} (read per {@link ElementType}: exact for float, asymmetric for byte and bit).
  *
- * <p>The query is prepared once ({@link MaxSimQuery}: transposed, and for bit storage a lookup table); scoring reads
+ * <p>The query is prepared once ({@link PreparedQuery}: transposed, and for bit storage a lookup table); scoring reads
  * the stored bytes a few vectors at a time into small buffers of the scorer and allocates nothing. The kernel is the Panama Vector API one when
  * the JVM has {@code jdk.incubator.vector}, else plain Java loops: both give the same bits ({@link #kernel()} says
- * which runs). Not thread-safe: one scorer per thread (per segment), from one shared {@link MaxSimQuery}.
+ * which runs). Not thread-safe: one scorer per thread (per segment), from one shared {@link PreparedQuery}.
  */
 public final class MaxSimScorer {
 
     private final MaxSimKernel kernel = MaxSimKernels.SELECTED.kernel();
-    private final MaxSimQuery query;
+    private final PreparedQuery query;
     private final float[] best;
     private final float[][] scratch;
 
@@ -24,11 +24,11 @@ public final class MaxSimScorer {
      * @param type  how the documents' vectors are stored
      */
     public MaxSimScorer(float[][] query, ElementType type) {
-        this(new MaxSimQuery(query, type));
+        this(new PreparedQuery(query, type));
     }
 
     /** A scorer of a prepared query (cheap: prepare once per search, one scorer per thread). */
-    public MaxSimScorer(MaxSimQuery query) {
+    public MaxSimScorer(PreparedQuery query) {
         this.query = query;
         this.best = new float[query.paddedCount()];
         this.scratch = new float[kernel.scratchRows()][Math.max(query.paddedCount(), query.dims())];
@@ -53,7 +53,7 @@ public final class MaxSimScorer {
     }
 
     /** The prepared query (shareable with other threads' scorers). */
-    public MaxSimQuery query() {
+    public PreparedQuery query() {
         return query;
     }
 
@@ -92,7 +92,7 @@ public final class MaxSimScorer {
      * For bit storage, turns each query vector's best sum S_i = max_j Σ_{set bits} q_ik into its dot product: every
      * component reads ±1/√dims, so q_i·d = (2·S_i − Σ_k q_ik) / √dims. Returns the bests of the real query vectors.
      */
-    static float[] toDotProducts(MaxSimQuery query, float[] best) {
+    static float[] toDotProducts(PreparedQuery query, float[] best) {
         if (query.type() == ElementType.BIT) {
             float unit = (float) (1 / Math.sqrt(query.dims()));
             for (int i = 0; i < query.queryVectors(); i++) {
@@ -103,7 +103,7 @@ public final class MaxSimScorer {
     }
 
     /** Checks the stored value's header and length, then runs the kernel's loop for the query's element type. */
-    static void fold(MaxSimKernel kernel, MaxSimQuery query, byte[] bytes, int offset, int length, float[] best, float[][] scratch) {
+    static void fold(MaxSimKernel kernel, PreparedQuery query, byte[] bytes, int offset, int length, float[] best, float[][] scratch) {
         if (length < TokenVectors.HEADER_BYTES) {
             throw new IllegalArgumentException("stored token vectors of " + length + " bytes have no header");
         }

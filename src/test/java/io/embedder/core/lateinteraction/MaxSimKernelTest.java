@@ -170,7 +170,7 @@ class MaxSimKernelTest {
             expectedSum += b;
         }
         for (MaxSimKernel kernel : kernels()) {
-            MaxSimQuery query = new MaxSimQuery(q, type, kernel.queryPadding());
+            PreparedQuery query = new PreparedQuery(q, type, kernel.queryPadding());
             float[] best = new float[query.paddedCount()];
             Arrays.fill(best, Float.NEGATIVE_INFINITY);
             MaxSimScorer.fold(kernel, query, bytes, 0, bytes.length, best,

@@ -15,7 +15,7 @@ package io.embedder.core.lateinteraction;
  * document reads as ±1/√dims per dimension). The table takes about {@code 128 · dims · paddedCount} bytes (1.5 MB for
  * 32 query vectors of 384 dims) and is built in about as many additions as it has entries.
  */
-public final class MaxSimQuery {
+public final class PreparedQuery {
 
     private final float[][] vectors;
     private final ElementType type;
@@ -29,12 +29,12 @@ public final class MaxSimQuery {
      * @param query the query's vectors: at least one, all of the same length, finite components (checked here)
      * @param type  how the documents' vectors are stored
      */
-    public MaxSimQuery(float[][] query, ElementType type) {
+    public PreparedQuery(float[][] query, ElementType type) {
         this(query, type, MaxSimKernels.SELECTED.kernel().queryPadding());
     }
 
     /** @param pad the query count is padded to a multiple of this (a multiple of the kernel's lanes) */
-    MaxSimQuery(float[][] query, ElementType type, int pad) {
+    PreparedQuery(float[][] query, ElementType type, int pad) {
         if (query == null || query.length == 0) {
             throw new IllegalArgumentException("a late-interaction query needs at least one vector");
         }
