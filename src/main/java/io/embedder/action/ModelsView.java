@@ -68,12 +68,4 @@ final class ModelsView {
         m.put("sources", sources);
         return m;
     }
-
-    static Map<String, Object> stats(Embedder embedder) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("inference_count", embedder.inferenceCount());
-        out.put("text_count", embedder.textCount());
-        out.put("loaded_models", embedder.modelNames().stream().filter(n -> embedder.loadedModel(n).isPresent()).toList());
-        return out;
-    }
 }

@@ -2,14 +2,20 @@ package io.embedder.plugin;
 
 import io.embedder.action.EmbedAction;
 import io.embedder.action.InfoAction;
+import io.embedder.action.ModelLifecycleAction;
+import io.embedder.action.StatsAction;
 import io.embedder.action.TransportEmbedderActions;
+import io.embedder.action.TransportModelLifecycleActions;
+import io.embedder.action.TransportStatsAction;
 import io.embedder.core.Embedder;
 import io.embedder.core.runtime.LoadedModel;
 import io.embedder.ingest.EmbedProcessor;
 import io.embedder.mapper.MultiVectorFieldMapper;
 import io.embedder.query.TextKnnQueryBuilder;
 import io.embedder.rest.RestEmbedAction;
+import io.embedder.rest.RestModelLifecycleAction;
 import io.embedder.rest.RestModelsAction;
+import io.embedder.rest.RestStatsAction;
 
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
@@ -98,7 +104,9 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
     public List<ActionHandler<?, ?>> getActions() {
         return List.of(new ActionHandler<>(EmbedAction.INSTANCE, TransportEmbedderActions.Embed.class),
             new ActionHandler<>(InfoAction.MODELS, TransportEmbedderActions.Models.class),
-            new ActionHandler<>(InfoAction.STATS, TransportEmbedderActions.Stats.class));
+            new ActionHandler<>(StatsAction.INSTANCE, TransportStatsAction.class),
+            new ActionHandler<>(ModelLifecycleAction.LOAD, TransportModelLifecycleActions.Load.class),
+            new ActionHandler<>(ModelLifecycleAction.UNLOAD, TransportModelLifecycleActions.Unload.class));
     }
 
     @Override
@@ -106,7 +114,7 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
                                              IndexScopedSettings indexScopedSettings, SettingsFilter settingsFilter,
                                              IndexNameExpressionResolver indexNameExpressionResolver,
                                              Supplier<DiscoveryNodes> nodesInCluster) {
-        return List.of(new RestModelsAction(), new RestEmbedAction());
+        return List.of(new RestModelsAction(), new RestEmbedAction(), new RestStatsAction(), new RestModelLifecycleAction());
     }
 
     @Override

@@ -122,6 +122,21 @@ final class Node {
         return out;
     }
 
+    /** The node's own stats ({@code GET _plugins/_embedder/_nodes/_local/stats}): its entry under {@code nodes}. */
+    static JsonObject localStats(String base) {
+        Response r = getFrom(base, "/_plugins/_embedder/_nodes/_local/stats");
+        if (r.status() != 200) {
+            throw new AssertionError("stats of " + base + " -> " + r.status() + " " + r.body());
+        }
+        JsonObject nodes = r.object().getAsJsonObject("nodes");
+        return nodes.get(nodes.keySet().iterator().next()).getAsJsonObject();
+    }
+
+    /** Calls of the node's embedder that ran inference, over all models. */
+    static long inferenceCount(String base) {
+        return localStats(base).get("inference_count").getAsLong();
+    }
+
     static float[] floats(JsonArray a) {
         float[] v = new float[a.size()];
         for (int i = 0; i < v.length; i++) {
