@@ -9,9 +9,8 @@ import org.opensearch.cluster.ClusterName;
 import org.opensearch.cluster.node.DiscoveryNode;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
-import org.opensearch.core.xcontent.ToXContentObject;
+import org.opensearch.core.xcontent.ToXContentFragment;
 import org.opensearch.core.xcontent.XContentBuilder;
-import org.opensearch.rest.action.RestActions;
 import org.opensearch.transport.TransportRequest;
 
 import java.io.IOException;
@@ -144,7 +143,7 @@ public final class ModelLifecycleAction extends ActionType<ModelLifecycleAction.
         }
     }
 
-    public static final class Response extends BaseNodesResponse<NodeResponse> implements ToXContentObject {
+    public static final class Response extends BaseNodesResponse<NodeResponse> implements ToXContentFragment {
         private final String model;
 
         public Response(ClusterName clusterName, String model, List<NodeResponse> nodes, List<FailedNodeException> failures) {
@@ -173,17 +172,14 @@ public final class ModelLifecycleAction extends ActionType<ModelLifecycleAction.
             out.writeList(nodes);
         }
 
+        /** The fields after {@code _nodes} and {@code cluster_name}, which {@code RestActions.nodesResponse} writes. */
         @Override
         public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
-            builder.startObject();
-            RestActions.buildNodesHeader(builder, params, this);
-            builder.field("cluster_name", getClusterName().value());
             builder.field("model", model);
             builder.startObject("nodes");
             for (NodeResponse node : getNodes()) {
                 builder.field(node.getNode().getId(), node.toMap());
             }
-            builder.endObject();
             return builder.endObject();
         }
     }

@@ -10,9 +10,8 @@ import org.opensearch.cluster.ClusterName;
 import org.opensearch.cluster.node.DiscoveryNode;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
-import org.opensearch.core.xcontent.ToXContentObject;
+import org.opensearch.core.xcontent.ToXContentFragment;
 import org.opensearch.core.xcontent.XContentBuilder;
-import org.opensearch.rest.action.RestActions;
 import org.opensearch.transport.TransportRequest;
 
 import java.io.IOException;
@@ -161,7 +160,7 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
         }
     }
 
-    public static final class Response extends BaseNodesResponse<NodeStats> implements ToXContentObject {
+    public static final class Response extends BaseNodesResponse<NodeStats> implements ToXContentFragment {
 
         public Response(ClusterName clusterName, List<NodeStats> nodes, List<FailedNodeException> failures) {
             super(clusterName, nodes, failures);
@@ -192,11 +191,9 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
             return totals;
         }
 
+        /** The fields after {@code _nodes} and {@code cluster_name}, which {@code RestActions.nodesResponse} writes. */
         @Override
         public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
-            builder.startObject();
-            RestActions.buildNodesHeader(builder, params, this);
-            builder.field("cluster_name", getClusterName().value());
             Map<String, Object> models = new LinkedHashMap<>();
             clusterTotals().forEach((name, s) -> models.put(name, StatsView.model(s, true)));
             builder.field("models", models);
@@ -204,7 +201,6 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
             for (NodeStats node : getNodes()) {
                 builder.field(node.getNode().getId(), node.toMap());
             }
-            builder.endObject();
             return builder.endObject();
         }
     }
