@@ -10,6 +10,10 @@ port=${EMBEDDER_TEST_PORT:-9201}
 
 # (a) unit tests + plugin zip with all three models
 mvn -B verify -Pall-models
+# (a') the same unit tests built against a newer OpenSearch, in a build directory of their own (the zip used below
+#      stays the ${opensearch.version} one of target/releases)
+compat=${EMBEDDER_COMPAT_VERSION:-3.8.0}
+mvn -B test -Pall-models -Dopensearch.version="$compat" -Dbuild.dir="$PWD/target/opensearch-$compat"
 zip=$(newest_zip)
 
 # (b) a fresh node with that zip, and one without the k-NN plugin (the plugin must start there too);
@@ -56,4 +60,5 @@ mvn -B -Pall-models failsafe:integration-test failsafe:verify -DskipITs=false -D
   -Dtests.cluster.noknn="127.0.0.1:$noknn_port" \
   -Dtests.cluster.multi="127.0.0.1:${multi_ports[0]},127.0.0.1:${multi_ports[1]},127.0.0.1:${multi_ports[2]}" \
   -Dtests.multi.restart="test-multi3:${multi_ports[2]}" \
+  -Dtests.multi.models="$(scripts/node.sh home test-multi1)/config/embedder/models" \
   -Dtests.node.models="$(scripts/node.sh home test)/config/embedder/models" "$@"

@@ -94,6 +94,17 @@ final class Node {
             .POST(HttpRequest.BodyPublishers.ofString(ndjson)));
     }
 
+    /** Any method, with an optional body of the given content type. */
+    static Response request(String method, String path, String body, String contentType) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base() + path));
+        if (body == null) {
+            b.method(method, HttpRequest.BodyPublishers.noBody());
+        } else {
+            b.header("Content-Type", contentType).method(method, HttpRequest.BodyPublishers.ofString(body));
+        }
+        return send(b);
+    }
+
     static String json(Object value) {
         return GSON.toJson(value);
     }
