@@ -18,7 +18,8 @@ zip=$(newest_zip)
 
 # (b) a fresh node with that zip, and one without the k-NN plugin (the plugin must start there too);
 #     from here on, always stop them (and show the test node's log if something failed)
-scripts/node.sh install test "$zip"
+# (it preloads the default model at start: PreloadIT)
+scripts/node.sh install test "$zip" --setting embedder.preload_models=bge-small-en-v1.5
 # (its inference pool is one thread with a queue of 2, so the overload test saturates it quickly)
 scripts/node.sh install test-noknn "$zip" --no-knn --setting thread_pool.embedder.size=1 --setting thread_pool.embedder.queue_size=2
 noknn_port=$((port + 1))

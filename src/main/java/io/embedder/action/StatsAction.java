@@ -106,12 +106,14 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
 
     public static final class NodeStats extends BaseNodeResponse {
         private final String defaultModel;
+        private final List<String> preloadModels;
         private final List<ModelStats> models;
         private final PoolStats pool;
 
-        NodeStats(DiscoveryNode node, String defaultModel, List<ModelStats> models, PoolStats pool) {
+        NodeStats(DiscoveryNode node, String defaultModel, List<String> preloadModels, List<ModelStats> models, PoolStats pool) {
             super(node);
             this.defaultModel = defaultModel;
+            this.preloadModels = preloadModels;
             this.models = models;
             this.pool = pool;
         }
@@ -119,6 +121,7 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
         public NodeStats(StreamInput in) throws IOException {
             super(in);
             this.defaultModel = in.readString();
+            this.preloadModels = in.readStringList();
             this.models = in.readList(StatsWire::read);
             this.pool = new PoolStats(in.readVInt(), in.readVInt(), in.readVInt(), in.readVLong(), in.readVInt(), in.readVLong());
         }
@@ -127,6 +130,7 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
         public void writeTo(StreamOutput out) throws IOException {
             super.writeTo(out);
             out.writeString(defaultModel);
+            out.writeStringCollection(preloadModels);
             out.writeCollection(models, StatsWire::write);
             out.writeVInt(pool.threads());
             out.writeVInt(pool.queue());
@@ -144,6 +148,7 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", getNode().getName());
             m.put("default_model", defaultModel);
+            m.put("preload_models", preloadModels);
             long inferences = 0;
             long texts = 0;
             Map<String, Object> perModel = new LinkedHashMap<>();

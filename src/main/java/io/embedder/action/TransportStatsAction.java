@@ -23,6 +23,7 @@ public final class TransportStatsAction
 
     private final Embedder embedder;
     private final String defaultModel;
+    private final List<String> preloadModels;
 
     @Inject
     public TransportStatsAction(ThreadPool threadPool, ClusterService clusterService, TransportService transportService,
@@ -31,6 +32,7 @@ public final class TransportStatsAction
             StatsAction.NodeRequest::new, ThreadPool.Names.MANAGEMENT, StatsAction.NodeStats.class);
         this.embedder = embedder;
         this.defaultModel = EmbedderSettings.DEFAULT_MODEL.get(settings);
+        this.preloadModels = EmbedderSettings.PRELOAD_MODELS.get(settings);
     }
 
     @Override
@@ -52,7 +54,7 @@ public final class TransportStatsAction
     @Override
     protected StatsAction.NodeStats nodeOperation(StatsAction.NodeRequest request) {
         List<ModelStats> models = embedder.stats().stream().filter(s -> request.model() == null || s.model().equals(request.model())).toList();
-        return new StatsAction.NodeStats(clusterService.localNode(), defaultModel, models, inferencePool());
+        return new StatsAction.NodeStats(clusterService.localNode(), defaultModel, preloadModels, models, inferencePool());
     }
 
     private StatsAction.PoolStats inferencePool() {

@@ -17,6 +17,8 @@ import io.embedder.rest.RestModelLifecycleAction;
 import io.embedder.rest.RestModelsAction;
 import io.embedder.rest.RestStatsAction;
 
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
 import org.opensearch.cluster.service.ClusterService;
@@ -58,6 +60,8 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
     /** The plugin's name: its config directory is {@code config/embedder/}. */
     public static final String NAME = "embedder";
 
+    private static final Logger LOG = LogManager.getLogger(EmbedderPlugin.class);
+
     private final Settings settings;
     private Embedder embedder;
 
@@ -97,7 +101,22 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
             EmbedderSettings.MODEL_MAX_SIZE.get(settings).getBytes(), inferenceThreads(settings));
         embedder = new Embedder(environment.configDir().resolve(NAME).resolve("models"), limits,
             environment.tmpDir().resolve("embedder-native"));
+        preload(EmbedderSettings.PRELOAD_MODELS.get(settings), threadPool);
         return List.of(embedder);
+    }
+
+    /** Loads and warms up {@code models} in the background; a model that fails is logged and loads on first use. */
+    private void preload(List<String> models, ThreadPool threadPool) {
+        for (String model : models) {
+            threadPool.generic().execute(() -> {
+                try {
+                    Embedder.LoadResult loaded = embedder.load(model);
+                    LOG.info("preloaded model [{}] in {} ms, warm-up {} ms", model, loaded.loadMillis(), loaded.warmupMillis());
+                } catch (RuntimeException e) {
+                    LOG.warn("could not preload model [" + model + "] (" + EmbedderSettings.PRELOAD_MODELS.getKey() + ")", e);
+                }
+            });
+        }
     }
 
     @Override
