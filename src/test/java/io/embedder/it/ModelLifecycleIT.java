@@ -120,6 +120,42 @@ class ModelLifecycleIT {
         assertEquals(misses + 1, modelStats(nodes.get(0), BGE).get("cache_misses").getAsLong());
     }
 
+    /** Requests running while the model is reloaded and unloaded on every node all succeed, with the same vector. */
+    @Test
+    void reloadAndUnloadUnderTraffic() throws Exception {
+        float[] expected = embed(nodes.get(0), BGE, "traffic during a reload");
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(nodes.size());
+        List<java.util.concurrent.Future<Integer>> runs = new ArrayList<>();
+        for (String base : nodes) {
+            runs.add(clients.submit(() -> {
+                int n = 0;
+                while (!stop.get()) {
+                    assertArrayEquals(expected, embed(base, BGE, "traffic during a reload"), 1e-6f);
+                    n++;
+                }
+                return n;
+            }));
+        }
+        try {
+            for (int i = 0; i < 2; i++) {
+                Node.Response reload = lifecycle(nodes.get(i % nodes.size()), "models/" + BGE + "/_load");
+                assertEquals(nodes.size(), reload.object().getAsJsonObject("_nodes").get("successful").getAsInt(), String.valueOf(reload.body()));
+                Node.Response unload = lifecycle(nodes.get(i % nodes.size()), "models/" + BGE + "/_unload");
+                assertEquals(nodes.size(), unload.object().getAsJsonObject("_nodes").get("successful").getAsInt(), String.valueOf(unload.body()));
+            }
+        } finally {
+            stop.set(true);
+            clients.shutdown();
+        }
+        int requests = 0;
+        for (java.util.concurrent.Future<Integer> run : runs) {
+            requests += run.get(); // rethrows a failed request
+        }
+        System.out.println("reload/unload under traffic: " + requests + " requests on " + nodes.size() + " nodes, all 200 and equal");
+        assertTrue(requests >= nodes.size(), String.valueOf(requests));
+    }
+
     @Test
     void errorsNameTheModel() {
         Node.Response unknown = lifecycle(nodes.get(0), "models/it-nope/_load");
