@@ -15,9 +15,9 @@ data=${EMBEDDER_DATA:-$PWD/../shared/data}
 
 if curl -s --max-time 5 "http://127.0.0.1:$port/_cat/plugins?h=component" | grep -qx embedder; then
   echo "using the node on port $port"
-  mvn -B -q test-compile
+  mvn -B -q -Dstyle.color=never test-compile
 else
-  mvn -B -q package -DskipTests
+  mvn -B -q -Dstyle.color=never package -DskipTests
   zip=$(newest_zip)
   home=$(scripts/node.sh home "$node")
   # a node installed from this very zip keeps its index; any other is installed afresh
@@ -27,6 +27,6 @@ else
   fi
   scripts/node.sh start "$node" "$port"
 fi
-mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/demo.classpath >/dev/null
+mvn -B -q -Dstyle.color=never dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/demo.classpath >/dev/null
 exec "$JAVA_HOME/bin/java" -Dtests.cluster="127.0.0.1:$port" -Dtests.data="$data" \
   -cp "target/test-classes:target/classes:$(cat target/demo.classpath)" io.embedder.it.CisiDemo "$@"

@@ -16,15 +16,17 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * What the warm-up on load buys: the latency of the first request after a load, with and without the warm-up, against
  * the same request once the model is warm. Not a test: runs with {@code -Dbench=true}
- * ({@code mvn -Pall-models test -Dtest=WarmUpBench -Dbench=true [-Dbench.cycles=N]}); writes target/bench-warmup.md.
+ * ({@code mvn -Pall-models test -Dtest=WarmUpBench -Dbench=true [-Dbench.cycles=N] [-Dbench.long=true]}); writes
+ * target/bench-warmup.md.
  * Loads run on a 16 MB-stack thread, as in the embedder.
  */
 class WarmUpBench {
 
     private static final String MODEL = "bge-small-en-v1.5";
-    /** A typical request: 8 texts of a sentence or two. */
-    private static final List<String> REQUEST = Collections.nCopies(8,
-        "Library classification schemes organise documents by subject so that readers can browse related works together.");
+    /** A typical request: 8 texts of a sentence or two; with {@code -Dbench.long=true}, a bulk's 32 abstracts of ~300 tokens. */
+    private static final List<String> REQUEST = Boolean.getBoolean("bench.long")
+        ? Collections.nCopies(32, "Library classification schemes organise documents by subject so that readers can browse related works together. ".repeat(14))
+        : Collections.nCopies(8, "Library classification schemes organise documents by subject so that readers can browse related works together.");
 
     @Test
     void firstRequestAfterLoad() throws Exception {
@@ -61,13 +63,13 @@ class WarmUpBench {
             }
         }
         String report = String.format("""
-            | first request of 8 texts after a load (%d loads each) | median ms |
+            | first request of %d texts after a load (%d loads each) | median ms |
             | --- | --- |
             | without warm-up | %.1f |
             | after the warm-up | %.1f |
             | the same request once warm (5 per load) | %.1f |
             | the warm-up itself | %.1f |
-            """, cycles, median(cold), median(warmedUp), median(steady), median(warmUp));
+            """, REQUEST.size(), cycles, median(cold), median(warmedUp), median(steady), median(warmUp));
         System.out.println(report);
         Files.createDirectories(Path.of("target"));
         Files.writeString(Path.of("target/bench-warmup.md"), report);

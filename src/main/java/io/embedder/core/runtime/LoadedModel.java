@@ -179,8 +179,9 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /**
-     * Runs {@link #WARM_UP_TEXTS} through the whole pipeline once, so that the first real request does not pay for ONNX
-     * Runtime's first-run allocations. Counted nowhere.
+     * Runs {@link #WARM_UP_TEXTS} through the whole pipeline (tokenizer, graph, pooling) once, so that a model that
+     * cannot embed fails at load, not on a document. Counted nowhere. (ONNX Runtime's first-run costs are paid by the
+     * load's one-token probe already: WarmUpBench measures no difference on the first request.)
      */
     public void warmUp() {
         Task task = spec.pooling().value() == Pooling.ALL ? Task.TOKEN_EMBED : Task.EMBED;
