@@ -4,6 +4,7 @@
 #   scripts/bench.sh load [-Dbench.minutes=3]            concurrent bulks (embed pipeline) and text_knn searches
 #   scripts/bench.sh rescore [-Dbench.rounds=N]         BM25 alone vs BM25 → MaxSim rescoring (windows 100, 1000) on CISI
 #   scripts/bench.sh maxsim [-Dbench.iterations=5]       JMH: the MaxSim kernel per storage type (no node)
+#   scripts/bench.sh first-request [-Dbench.rounds=N]    first request after a load on first use / after _load / warm
 # Results are printed and written to target/bench-*.md; record them in BENCHMARKS.md with the command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,7 +16,8 @@ case "${1:-}" in
   load) class=LoadBench ;;
   rescore) class=RescoreLatencyBench ;;
   maxsim) class=MaxSimBenchMain ;;
-  *) sed -n '2,7s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  first-request) class=FirstRequestBench ;;
+  *) sed -n '2,8s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac
 shift
 

@@ -12,11 +12,16 @@ trap 'failed_step="line $LINENO: $BASH_COMMAND"' ERR
 
 # (a) unit tests + plugin zip with all three models
 mvn -B verify -Pall-models
+# (a') the same unit tests built against a newer OpenSearch, in a build directory of their own (the zip used below
+#      stays the ${opensearch.version} one of target/releases)
+compat=${EMBEDDER_COMPAT_VERSION:-3.8.0}
+mvn -B test -Pall-models -Dopensearch.version="$compat" -Dbuild.dir="$PWD/target/opensearch-$compat"
 zip=$(newest_zip)
 
 # (b) a fresh node with that zip, and one without the k-NN plugin (the plugin must start there too);
 #     from here on, always stop them (and show the test node's log if something failed)
-scripts/node.sh install test "$zip"
+# (it preloads the default model at start: PreloadIT)
+scripts/node.sh install test "$zip" --setting embedder.preload_models=bge-small-en-v1.5
 # (its inference pool is one thread with a queue of 2, so the overload test saturates it quickly)
 scripts/node.sh install test-noknn "$zip" --no-knn --setting thread_pool.embedder.size=1 --setting thread_pool.embedder.queue_size=2
 noknn_port=$((port + 1))
@@ -62,4 +67,5 @@ mvn -B -Pall-models failsafe:integration-test failsafe:verify -DskipITs=false -D
   -Dtests.cluster.noknn="127.0.0.1:$noknn_port" \
   -Dtests.cluster.multi="127.0.0.1:${multi_ports[0]},127.0.0.1:${multi_ports[1]},127.0.0.1:${multi_ports[2]}" \
   -Dtests.multi.restart="test-multi3:${multi_ports[2]}" \
+  -Dtests.multi.models="$(scripts/node.sh home test-multi1)/config/embedder/models" \
   -Dtests.node.models="$(scripts/node.sh home test)/config/embedder/models" "$@"

@@ -14,12 +14,11 @@ import java.util.Map;
 
 /**
  * Read-only information about this node's embedder, as a JSON-shaped map: {@code cluster:monitor/embedder/models}
- * (the models and where their settings came from) and {@code cluster:monitor/embedder/stats} (inference counters).
+ * (the models and where their settings came from).
  */
 public final class InfoAction extends ActionType<InfoAction.Response> {
 
     public static final InfoAction MODELS = new InfoAction("cluster:monitor/embedder/models");
-    public static final InfoAction STATS = new InfoAction("cluster:monitor/embedder/stats");
 
     private InfoAction(String name) {
         super(name, Response::new);

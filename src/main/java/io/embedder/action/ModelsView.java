@@ -3,7 +3,6 @@ package io.embedder.action;
 import io.embedder.core.Embedder;
 import io.embedder.core.EmbedderException;
 import io.embedder.core.lateinteraction.ColbertConfig;
-import io.embedder.core.lateinteraction.MaxSimScorer;
 import io.embedder.core.model.ModelSpec;
 import io.embedder.core.model.Sourced;
 import io.embedder.core.runtime.LoadedModel;
@@ -76,14 +75,5 @@ final class ModelsView {
             m.put("colbert", colbert.describe());
         }
         return m;
-    }
-
-    static Map<String, Object> stats(Embedder embedder) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("inference_count", embedder.inferenceCount());
-        out.put("text_count", embedder.textCount());
-        out.put("loaded_models", embedder.modelNames().stream().filter(n -> embedder.loadedModel(n).isPresent()).toList());
-        out.put("late_interaction_kernel", MaxSimScorer.kernel());
-        return out;
     }
 }

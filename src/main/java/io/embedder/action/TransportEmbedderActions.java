@@ -21,10 +21,10 @@ public final class TransportEmbedderActions {
 
     private TransportEmbedderActions() {}
 
-    /** Runs {@code work} on the inference pool; a full queue answers 429 through the listener. */
-    static <T> void onInferencePool(ThreadPool threadPool, ActionListener<T> listener, CheckedSupplier<T> work) {
+    /** Runs {@code work}, a call of the embedder for {@code model}, on the inference pool; a full queue answers 429 through the listener. */
+    static <T> void onInferencePool(ThreadPool threadPool, Embedder embedder, String model, ActionListener<T> listener, CheckedSupplier<T> work) {
         try {
-            threadPool.executor(EmbedderSettings.THREAD_POOL).execute(() -> {
+            embedder.submit(model, threadPool.executor(EmbedderSettings.THREAD_POOL), () -> {
                 T result;
                 try {
                     result = work.get();
@@ -57,7 +57,7 @@ public final class TransportEmbedderActions {
 
         @Override
         protected void doExecute(org.opensearch.tasks.Task task, EmbedAction.Request request, ActionListener<EmbedAction.Response> listener) {
-            onInferencePool(threadPool, listener, () -> {
+            onInferencePool(threadPool, embedder, request.model(), listener, () -> {
                 Embeddings e = embedder.embed(request.model(), EmbedParams.parse(request.body()));
                 List<float[][]> perText = new ArrayList<>();
                 if (e.task() == Task.EMBED) {
@@ -98,21 +98,6 @@ public final class TransportEmbedderActions {
                 }
                 listener.onResponse(response);
             });
-        }
-    }
-
-    public static final class Stats extends HandledTransportAction<InfoAction.Request, InfoAction.Response> {
-        private final Embedder embedder;
-
-        @Inject
-        public Stats(TransportService transportService, ActionFilters actionFilters, Embedder embedder) {
-            super(InfoAction.STATS.name(), transportService, actionFilters, InfoAction.Request::new);
-            this.embedder = embedder;
-        }
-
-        @Override
-        protected void doExecute(org.opensearch.tasks.Task task, InfoAction.Request request, ActionListener<InfoAction.Response> listener) {
-            listener.onResponse(new InfoAction.Response(ModelsView.stats(embedder)));
         }
     }
 

@@ -4,6 +4,8 @@ import io.embedder.core.model.ModelSpec;
 import io.embedder.core.model.ModelSpecReader;
 import io.embedder.core.runtime.DjlEnvironment;
 import io.embedder.core.runtime.LoadedModel;
+import io.embedder.core.stats.ModelCounters;
+import io.embedder.core.stats.ModelStats;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -13,22 +15,25 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The node's one embedder: model directories under {@code modelsDir}, each loaded on first use and then shared.
- * Thread-safe. Has no OpenSearch types, so it is tested alone.
+ * The node's one embedder: model directories under {@code modelsDir}, each loaded on first use (or by {@link #load})
+ * and then shared until {@link #unload}; per-model counters for the stats API. Thread-safe. Has no OpenSearch types,
+ * so it is tested alone.
  */
 public final class Embedder implements Closeable {
 
@@ -37,9 +42,8 @@ public final class Embedder implements Closeable {
 
     private final Path modelsDir;
     private final LoadedModel.Limits limits;
-    private final Map<String, LoadedModel> loaded = new ConcurrentHashMap<>();
-    private final LongAdder inferences = new LongAdder();
-    private final LongAdder textsEmbedded = new LongAdder();
+    private final Map<String, Resident> loaded = new ConcurrentHashMap<>();
+    private final Map<String, ModelCounters> counters = new ConcurrentHashMap<>();
     private final ExecutorService nativeThreads;
     private volatile boolean closed;
 
@@ -84,27 +88,93 @@ public final class Embedder implements Closeable {
         return ModelSpecReader.read(name, directory(name));
     }
 
-    /** The loaded model, when it has been used already. */
+    /** The loaded model, when it has been used or loaded already. */
     public Optional<LoadedModel> loadedModel(String name) {
-        return Optional.ofNullable(loaded.get(name));
+        Resident r = name == null ? null : loaded.get(name);
+        return r == null ? Optional.empty() : Optional.of(r.model());
     }
 
-    /** The model, loaded on first use (on a native thread); a failed load is not cached, so a fixed directory loads next time. */
-    public LoadedModel model(String name) {
-        return onNativeThread(() -> loadedOrLoad(name));
+    /**
+     * Loads the model from its directory now and runs a warm-up through it, then serves it: a model already in memory
+     * is replaced, and its old copy is closed once the calls using it are done. On failure, the copy in memory (if any)
+     * keeps serving. Runs on a native thread; the caller waits.
+     */
+    public LoadResult load(String name) {
+        return onNativeThread(() -> {
+            Path dir = directory(name);
+            ModelCounters c = counters(name);
+            ModelSpec spec;
+            LoadedModel model;
+            long start = System.nanoTime();
+            try {
+                spec = ModelSpecReader.read(name, dir);
+                model = LoadedModel.load(spec, limits);
+            } catch (RuntimeException e) {
+                c.loadFailed();
+                throw e;
+            }
+            long loadedAt = System.nanoTime();
+            try {
+                model.warmUp();
+            } catch (RuntimeException e) {
+                model.close();
+                c.loadFailed();
+                throw e;
+            }
+            long warmedAt = System.nanoTime();
+            Resident previous = loaded.put(name, new Resident(model));
+            if (previous != null) {
+                previous.retire();
+            }
+            c.loaded(loadedAt - start, warmedAt - loadedAt, model.onnxFileBytes(), model.estimatedNativeBytes());
+            return new LoadResult(spec, model.dimensions(), previous != null, (loadedAt - start) / 1_000_000, (warmedAt - loadedAt) / 1_000_000);
+        });
     }
 
-    /** Must run on a native thread: loading creates the ONNX session. */
-    private LoadedModel loadedOrLoad(String name) {
-        if (closed) {
-            throw new IllegalStateException("the embedder is closed");
+    /**
+     * What {@link #load} did.
+     *
+     * @param replaced a copy was in memory and was replaced (a reload)
+     */
+    public record LoadResult(ModelSpec spec, int dimensions, boolean replaced, long loadMillis, long warmupMillis) {}
+
+    /**
+     * Takes the model out of memory: its copy is closed once the calls using it are done. The next call that needs it
+     * loads it again. Returns false when it was not loaded; an unknown or invalid name is an error.
+     */
+    public boolean unload(String name) {
+        checkOpen();
+        Resident r = name == null ? null : loaded.remove(name);
+        if (r == null) {
+            directory(name);
+            return false;
         }
-        LoadedModel model = loaded.get(name);
-        if (model != null) {
-            return model;
+        r.retire();
+        counters(name).unloaded();
+        return true;
+    }
+
+    /**
+     * Hands {@code work}, a call of {@link #embed} for {@code model}, to {@code pool} (the node's inference pool),
+     * counting it as queued until it starts, and as a rejection if the pool refuses it (the exception is rethrown).
+     */
+    public void submit(String model, Executor pool, Runnable work) {
+        ModelCounters c = knownCounters(model);
+        if (c == null) {
+            pool.execute(work);
+            return;
         }
-        Path dir = directory(name);
-        return loaded.computeIfAbsent(name, n -> LoadedModel.load(ModelSpecReader.read(n, dir), limits));
+        c.queued();
+        try {
+            pool.execute(() -> {
+                c.dequeued();
+                work.run();
+            });
+        } catch (RuntimeException rejected) {
+            c.dequeued();
+            c.rejected();
+            throw rejected;
+        }
     }
 
     /**
@@ -112,16 +182,92 @@ public final class Embedder implements Closeable {
      * waits. Callers bound the concurrency (the node's {@code embedder} thread pool does).
      */
     public Embeddings embed(String model, EmbedParams params) {
-        Embeddings result = onNativeThread(() -> loadedOrLoad(model).embed(params));
-        inferences.increment();
-        textsEmbedded.add(params.texts().size());
-        return result;
+        long start = System.nanoTime();
+        return onNativeThread(() -> {
+            boolean hit = model != null && loaded.containsKey(model);
+            Resident r = acquire(model);
+            ModelCounters c = counters(model);
+            c.started(hit);
+            try {
+                Embeddings result = r.model().embed(params, c);
+                c.succeeded(params.texts().size(), System.nanoTime() - start);
+                return result;
+            } catch (RuntimeException e) {
+                c.failed();
+                throw e;
+            } finally {
+                r.release();
+            }
+        });
     }
 
-    private <T> T onNativeThread(Callable<T> work) {
+    /** Each model's counters: every model directory, and models that were used and are gone from disk. Sorted by name. */
+    public List<ModelStats> stats() {
+        Set<String> names = new TreeSet<>(counters.keySet());
+        names.addAll(loaded.keySet());
+        names.addAll(modelNames());
+        List<ModelStats> out = new ArrayList<>(names.size());
+        for (String name : names) {
+            ModelCounters c = counters.get(name);
+            boolean isLoaded = loaded.containsKey(name);
+            out.add(c == null ? ModelStats.none(name) : c.snapshot(isLoaded));
+        }
+        return out;
+    }
+
+    /** The model in memory, used by the caller until it calls {@link Resident#release}; loads it first if needed. */
+    private Resident acquire(String name) {
+        while (true) {
+            checkOpen();
+            Resident r = name == null ? null : loaded.get(name);
+            if (r == null) {
+                Path dir = directory(name);
+                ModelCounters c = counters(name);
+                r = loaded.computeIfAbsent(name, n -> {
+                    try {
+                        long start = System.nanoTime();
+                        LoadedModel model = LoadedModel.load(ModelSpecReader.read(n, dir), limits);
+                        c.loaded(System.nanoTime() - start, 0, model.onnxFileBytes(), model.estimatedNativeBytes());
+                        return new Resident(model);
+                    } catch (RuntimeException e) {
+                        c.loadFailed();
+                        throw e;
+                    }
+                });
+            }
+            if (r.tryAcquire()) {
+                return r;
+            }
+            // unloaded or replaced since we looked it up: look again
+        }
+    }
+
+    private ModelCounters counters(String name) {
+        return counters.computeIfAbsent(name, ModelCounters::new);
+    }
+
+    /** Counters of a model that is in memory or on disk; null for a name that is neither (the call will fail anyway). */
+    private ModelCounters knownCounters(String name) {
+        ModelCounters c = name == null ? null : counters.get(name);
+        if (c != null) {
+            return c;
+        }
+        try {
+            directory(name);
+        } catch (EmbedderException unknown) {
+            return null;
+        }
+        return counters(name);
+    }
+
+    private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("the embedder is closed");
         }
+    }
+
+    private <T> T onNativeThread(Callable<T> work) {
+        checkOpen();
         Future<T> future;
         try {
             future = nativeThreads.submit(work);
@@ -140,15 +286,6 @@ public final class Embedder implements Closeable {
             }
             throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "embedding failed: " + e.getCause(), e.getCause());
         }
-    }
-
-    /** Calls of {@link #embed} that ran inference, since start. */
-    public long inferenceCount() {
-        return inferences.sum();
-    }
-
-    public long textCount() {
-        return textsEmbedded.sum();
     }
 
     private Path directory(String name) {
@@ -176,10 +313,10 @@ public final class Embedder implements Closeable {
         }
         List<RuntimeException> failures = new ArrayList<>();
         for (String name : List.copyOf(loaded.keySet())) {
-            LoadedModel model = loaded.remove(name);
-            if (model != null) {
+            Resident r = loaded.remove(name);
+            if (r != null) {
                 try {
-                    model.close();
+                    r.retire();
                 } catch (RuntimeException e) {
                     failures.add(e);
                 }

@@ -96,7 +96,7 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
             return;
         }
         try {
-            executor.execute(() -> {
+            embedder.get().submit(model, executor, () -> {
                 try {
                     Embeddings result = embedder.get().embed(model, new EmbedParams(texts, task, Role.DOCUMENT, null, dimensions,
                         Truncation.MODEL_DEFAULT));

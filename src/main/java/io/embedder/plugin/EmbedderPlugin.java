@@ -2,7 +2,11 @@ package io.embedder.plugin;
 
 import io.embedder.action.EmbedAction;
 import io.embedder.action.InfoAction;
+import io.embedder.action.ModelLifecycleAction;
+import io.embedder.action.StatsAction;
 import io.embedder.action.TransportEmbedderActions;
+import io.embedder.action.TransportModelLifecycleActions;
+import io.embedder.action.TransportStatsAction;
 import io.embedder.core.Embedder;
 import io.embedder.core.runtime.LoadedModel;
 import io.embedder.ingest.EmbedProcessor;
@@ -11,8 +15,12 @@ import io.embedder.query.LateInteractionQueryBuilder;
 import io.embedder.query.TextKnnQueryBuilder;
 import io.embedder.rescore.LateInteractionRescorerBuilder;
 import io.embedder.rest.RestEmbedAction;
+import io.embedder.rest.RestModelLifecycleAction;
 import io.embedder.rest.RestModelsAction;
+import io.embedder.rest.RestStatsAction;
 
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
 import org.opensearch.cluster.service.ClusterService;
@@ -54,6 +62,8 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
     /** The plugin's name: its config directory is {@code config/embedder/}. */
     public static final String NAME = "embedder";
 
+    private static final Logger LOG = LogManager.getLogger(EmbedderPlugin.class);
+
     private final Settings settings;
     private Embedder embedder;
 
@@ -93,14 +103,31 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
             EmbedderSettings.MODEL_MAX_SIZE.get(settings).getBytes(), inferenceThreads(settings));
         embedder = new Embedder(environment.configDir().resolve(NAME).resolve("models"), limits,
             environment.tmpDir().resolve("embedder-native"));
+        preload(EmbedderSettings.PRELOAD_MODELS.get(settings), threadPool);
         return List.of(embedder);
+    }
+
+    /** Loads and warms up {@code models} in the background; a model that fails is logged and loads on first use. */
+    private void preload(List<String> models, ThreadPool threadPool) {
+        for (String model : models) {
+            threadPool.generic().execute(() -> {
+                try {
+                    Embedder.LoadResult loaded = embedder.load(model);
+                    LOG.info("preloaded model [{}] in {} ms, warm-up {} ms", model, loaded.loadMillis(), loaded.warmupMillis());
+                } catch (RuntimeException e) {
+                    LOG.warn("could not preload model [" + model + "] (" + EmbedderSettings.PRELOAD_MODELS.getKey() + ")", e);
+                }
+            });
+        }
     }
 
     @Override
     public List<ActionHandler<?, ?>> getActions() {
         return List.of(new ActionHandler<>(EmbedAction.INSTANCE, TransportEmbedderActions.Embed.class),
             new ActionHandler<>(InfoAction.MODELS, TransportEmbedderActions.Models.class),
-            new ActionHandler<>(InfoAction.STATS, TransportEmbedderActions.Stats.class));
+            new ActionHandler<>(StatsAction.INSTANCE, TransportStatsAction.class),
+            new ActionHandler<>(ModelLifecycleAction.LOAD, TransportModelLifecycleActions.Load.class),
+            new ActionHandler<>(ModelLifecycleAction.UNLOAD, TransportModelLifecycleActions.Unload.class));
     }
 
     @Override
@@ -108,7 +135,7 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
                                              IndexScopedSettings indexScopedSettings, SettingsFilter settingsFilter,
                                              IndexNameExpressionResolver indexNameExpressionResolver,
                                              Supplier<DiscoveryNodes> nodesInCluster) {
-        return List.of(new RestModelsAction(), new RestEmbedAction());
+        return List.of(new RestModelsAction(), new RestEmbedAction(), new RestStatsAction(), new RestModelLifecycleAction());
     }
 
     @Override

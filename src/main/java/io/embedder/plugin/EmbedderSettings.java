@@ -31,7 +31,11 @@ public final class EmbedderSettings {
     public static final Setting<ByteSizeValue> MODEL_MAX_SIZE =
         Setting.byteSizeSetting("embedder.model.max_size", new ByteSizeValue(2, ByteSizeUnit.GB), Property.NodeScope);
 
+    /** Models loaded and warmed up when the node starts, so that their first request does not wait for a load. */
+    public static final Setting<List<String>> PRELOAD_MODELS =
+        Setting.listSetting("embedder.preload_models", List.of(), s -> s, Property.NodeScope);
+
     public static List<Setting<?>> all() {
-        return List.of(DEFAULT_MODEL, INTRA_OP_THREADS, MAX_BATCH_SIZE, TOKEN_BUDGET, MODEL_MAX_SIZE);
+        return List.of(DEFAULT_MODEL, INTRA_OP_THREADS, MAX_BATCH_SIZE, TOKEN_BUDGET, MODEL_MAX_SIZE, PRELOAD_MODELS);
     }
 }

@@ -216,7 +216,7 @@ public final class TextKnnQueryBuilder extends AbstractQueryBuilder<TextKnnQuery
     }
 
     private void embed(Client client, FieldEmbedding settings, SetOnce<float[]> embedded, ActionListener<?> listener) {
-        client.threadPool().executor(EmbedderSettings.THREAD_POOL).execute(() -> {
+        embedder.get().submit(settings.model(), client.threadPool().executor(EmbedderSettings.THREAD_POOL), () -> {
             try {
                 EmbedParams params = new EmbedParams(List.of(queryText), Task.EMBED, Role.QUERY, null, settings.dimensions(), Truncation.MODEL_DEFAULT);
                 embedded.set(embedder.get().embed(settings.model(), params).vectors().get(0));

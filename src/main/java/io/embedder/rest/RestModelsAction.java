@@ -9,8 +9,7 @@ import org.opensearch.transport.client.node.NodeClient;
 import java.util.List;
 
 /**
- * {@code GET _plugins/_embedder/models[/{name}]}: each model with its settings and their sources;
- * {@code GET _plugins/_embedder/stats}: this node's inference counters.
+ * {@code GET _plugins/_embedder/models[/{name}]}: each model with its settings and their sources.
  */
 public class RestModelsAction extends BaseRestHandler {
 
@@ -22,14 +21,12 @@ public class RestModelsAction extends BaseRestHandler {
     @Override
     public List<Route> routes() {
         return List.of(new Route(RestRequest.Method.GET, "/_plugins/_embedder/models"),
-            new Route(RestRequest.Method.GET, "/_plugins/_embedder/models/{name}"),
-            new Route(RestRequest.Method.GET, "/_plugins/_embedder/stats"));
+            new Route(RestRequest.Method.GET, "/_plugins/_embedder/models/{name}"));
     }
 
     @Override
     protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
-        boolean stats = request.path().endsWith("/stats");
-        InfoAction.Request info = new InfoAction.Request(stats ? null : request.param("name"));
-        return channel -> client.execute(stats ? InfoAction.STATS : InfoAction.MODELS, info, new RestToXContentListener<>(channel));
+        InfoAction.Request info = new InfoAction.Request(request.param("name"));
+        return channel -> client.execute(InfoAction.MODELS, info, new RestToXContentListener<>(channel));
     }
 }

@@ -89,7 +89,7 @@ class EmbedderTest {
         Embedder e = embedder();
         e.embed("m", EmbedParams.embed(List.of("x"), null));
         e.close();
-        assertEquals("the embedder is closed", assertThrows(IllegalStateException.class, () -> e.model("m")).getMessage());
+        assertEquals("the embedder is closed", assertThrows(IllegalStateException.class, () -> e.load("m")).getMessage());
     }
 
     @Test

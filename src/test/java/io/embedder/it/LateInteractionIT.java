@@ -260,7 +260,7 @@ class LateInteractionIT {
     }
 
     private static long inferences() {
-        return Node.get("/_plugins/_embedder/stats").object().get("inference_count").getAsLong();
+        return Node.inferenceCount(Node.base());
     }
 
     private static int countQueryVectors(String json) {

@@ -70,6 +70,6 @@ class MultiNodeIT {
     }
 
     private static long inferences(String base) {
-        return Node.getFrom(base, "/_plugins/_embedder/stats").object().get("inference_count").getAsLong();
+        return Node.inferenceCount(base);
     }
 }

@@ -94,6 +94,17 @@ final class Node {
             .POST(HttpRequest.BodyPublishers.ofString(ndjson)));
     }
 
+    /** Any method, with an optional body of the given content type. */
+    static Response request(String method, String path, String body, String contentType) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base() + path));
+        if (body == null) {
+            b.method(method, HttpRequest.BodyPublishers.noBody());
+        } else {
+            b.header("Content-Type", contentType).method(method, HttpRequest.BodyPublishers.ofString(body));
+        }
+        return send(b);
+    }
+
     static String json(Object value) {
         return GSON.toJson(value);
     }
@@ -120,6 +131,21 @@ final class Node {
             }
         }
         return out;
+    }
+
+    /** The node's own stats ({@code GET _plugins/_embedder/_nodes/_local/stats}): its entry under {@code nodes}. */
+    static JsonObject localStats(String base) {
+        Response r = getFrom(base, "/_plugins/_embedder/_nodes/_local/stats");
+        if (r.status() != 200) {
+            throw new AssertionError("stats of " + base + " -> " + r.status() + " " + r.body());
+        }
+        JsonObject nodes = r.object().getAsJsonObject("nodes");
+        return nodes.get(nodes.keySet().iterator().next()).getAsJsonObject();
+    }
+
+    /** Calls of the node's embedder that ran inference, over all models. */
+    static long inferenceCount(String base) {
+        return localStats(base).get("inference_count").getAsLong();
     }
 
     static float[] floats(JsonArray a) {

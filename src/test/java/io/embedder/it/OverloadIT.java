@@ -1,5 +1,6 @@
 package io.embedder.it;
 
+import com.google.gson.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -28,6 +29,7 @@ class OverloadIT {
         String base = "http://" + node;
         String body = Node.json(Map.of("texts", Collections.nCopies(32, "Search engines have evolved from simple keyword matching ".repeat(20))));
         int clients = 24;
+        JsonObject before = Node.localStats(base);
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         List<Future<Node.Response>> futures = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
@@ -50,5 +52,16 @@ class OverloadIT {
         // the node recovers at once
         assertEquals(200, Node.postTo(base, "/_plugins/_embedder/models/bge-small-en-v1.5/_embed", Node.json(Map.of("texts", List.of("after")))).status());
         assertTrue(List.of("green", "yellow").contains(Node.getFrom(base, "/_cluster/health").object().get("status").getAsString()));
+
+        // the stats count each refusal for the model and for the pool; every accepted request reached the model
+        JsonObject after = Node.localStats(base);
+        JsonObject modelBefore = before.getAsJsonObject("models").getAsJsonObject("bge-small-en-v1.5");
+        JsonObject modelAfter = after.getAsJsonObject("models").getAsJsonObject("bge-small-en-v1.5");
+        assertEquals((long) statuses.get(429), modelAfter.get("rejections").getAsLong() - modelBefore.get("rejections").getAsLong());
+        assertEquals((long) statuses.get(429), after.getAsJsonObject("inference_pool").get("rejected").getAsLong()
+            - before.getAsJsonObject("inference_pool").get("rejected").getAsLong());
+        assertEquals(statuses.get(200) + 1L, modelAfter.get("requests").getAsLong() - modelBefore.get("requests").getAsLong());
+        assertEquals(0, modelAfter.get("queued").getAsLong());
+        assertEquals(0, modelAfter.get("in_flight").getAsLong());
     }
 }

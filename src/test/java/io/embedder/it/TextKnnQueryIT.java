@@ -63,7 +63,7 @@ class TextKnnQueryIT {
     }
 
     private static long inferences() {
-        return Node.get("/_plugins/_embedder/stats").object().get("inference_count").getAsLong();
+        return Node.inferenceCount(Node.base());
     }
 
     private static Map<String, Object> textKnn(Map<String, Object> params) {

@@ -35,6 +35,26 @@ public final class LoadedModel implements AutoCloseable {
     private final Encoder encoder;
     private final int dimensions;
     private final Limits limits;
+    private final long onnxFileBytes;
+
+    /** Told about every ONNX run, for the stats. */
+    @FunctionalInterface
+    public interface BatchObserver {
+        BatchObserver NONE = (size, realTokens, allTokens, nanos) -> {};
+
+        /**
+         * @param size       texts in the batch
+         * @param realTokens their tokens (special tokens included)
+         * @param allTokens  tokens including padding: size × the longest text
+         * @param nanos      time of the ONNX run
+         */
+        void onBatch(int size, int realTokens, int allTokens, long nanos);
+    }
+
+    /** Texts a warm-up runs: a short one, and one long enough for the shapes of typical documents. */
+    static final List<String> WARM_UP_TEXTS = List.of("warm-up", ("An embedding model turns a text into a vector, so that texts "
+        + "with similar meanings get vectors that lie close together; a search engine can then find documents by meaning rather "
+        + "than by their exact words. ").repeat(2));
 
     /** The part of the ONNX session the pipeline uses; a seam for tests. */
     public interface Encoder extends AutoCloseable {
@@ -45,16 +65,21 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     LoadedModel(ModelSpec spec, TextTokenizer tokenizer, Encoder encoder, int dimensions, Limits limits) {
+        this(spec, tokenizer, encoder, dimensions, limits, 0);
+    }
+
+    LoadedModel(ModelSpec spec, TextTokenizer tokenizer, Encoder encoder, int dimensions, Limits limits, long onnxFileBytes) {
         this.spec = spec;
         this.tokenizer = tokenizer;
         this.encoder = encoder;
         this.dimensions = dimensions;
         this.limits = limits;
+        this.onnxFileBytes = onnxFileBytes;
     }
 
     /** Loads the tokenizer and graph named by {@code spec} and checks them against it. */
     public static LoadedModel load(ModelSpec spec, Limits limits) {
-        checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
+        long onnxFileBytes = checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
         TextTokenizer tokenizer = TextTokenizer.load(spec.name(), spec.tokenizerFile());
         OnnxEncoder onnx;
         try {
@@ -88,14 +113,14 @@ public final class LoadedModel implements AutoCloseable {
             public void close() {
                 onnx.close();
             }
-        }, graphDims > 0 ? graphDims : declared, limits);
+        }, graphDims > 0 ? graphDims : declared, limits, onnxFileBytes);
     }
 
     /**
      * Refuses a model whose graph is over {@code maxModelBytes}, or would need more native memory than is free,
-     * before ONNX Runtime allocates anything.
+     * before ONNX Runtime allocates anything. Returns the file's size.
      */
-    static void checkMemory(ModelSpec spec, long maxModelBytes, long freeBytes) {
+    static long checkMemory(ModelSpec spec, long maxModelBytes, long freeBytes) {
         long bytes;
         try {
             bytes = java.nio.file.Files.size(spec.onnxFile());
@@ -110,6 +135,7 @@ public final class LoadedModel implements AutoCloseable {
             throw EmbedderException.invalidModel(spec.name(), "ONNX file [" + spec.onnxFile().getFileName() + "] has " + mb(bytes)
                 + " and needs about " + mb(bytes * NATIVE_MEMORY_FACTOR) + " of native memory, but only " + mb(freeBytes) + " is free");
         }
+        return bytes;
     }
 
     private static String mb(long bytes) {
@@ -157,6 +183,26 @@ public final class LoadedModel implements AutoCloseable {
         return dimensions;
     }
 
+    /** Size of the ONNX file this copy was loaded from. */
+    public long onnxFileBytes() {
+        return onnxFileBytes;
+    }
+
+    /** Native memory this copy is estimated to hold: the factor the memory guard uses, times its ONNX file. */
+    public long estimatedNativeBytes() {
+        return onnxFileBytes * NATIVE_MEMORY_FACTOR;
+    }
+
+    /**
+     * Runs {@link #WARM_UP_TEXTS} through the whole pipeline (tokenizer, graph, pooling) once, so that a model that
+     * cannot embed fails at load, not on a document. Counted nowhere. (ONNX Runtime's first-run costs are paid by the
+     * load's one-token probe already: WarmUpBench measures no difference on the first request.)
+     */
+    public void warmUp() {
+        Task task = spec.pooling().value() == Pooling.ALL ? Task.TOKEN_EMBED : Task.EMBED;
+        embed(new EmbedParams(WARM_UP_TEXTS, task, null, null, null, Truncation.MODEL_DEFAULT), BatchObserver.NONE);
+    }
+
     /** The prompt prefix a role selects: sentence-transformers' {@code encode_query} / {@code encode_document} names. */
     public String prompt(Role role) {
         Map<String, String> prompts = spec.prompts().value();
@@ -176,6 +222,11 @@ public final class LoadedModel implements AutoCloseable {
 
     /** Embeds the texts of {@code params} after checking the parameters against this model. */
     public Embeddings embed(EmbedParams params) {
+        return embed(params, BatchObserver.NONE);
+    }
+
+    /** As {@link #embed(EmbedParams)}, telling {@code observer} about each ONNX run. */
+    public Embeddings embed(EmbedParams params, BatchObserver observer) {
         Pooling pooling = spec.pooling().value();
         boolean normalize = params.normalize() != null ? params.normalize() : spec.normalize().value();
         int outDims = checkDimensions(params);
@@ -208,7 +259,9 @@ public final class LoadedModel implements AutoCloseable {
         float[][] vectors = params.task() == Task.EMBED ? new float[texts.size()][] : null;
         float[][][] tokens = params.task() == Task.TOKEN_EMBED ? new float[texts.size()][][] : null;
         for (int[] batch : BatchPlanner.plan(lengths, limits.maxBatchSize(), limits.tokenBudget())) {
+            long start = System.nanoTime();
             HiddenStates states = runBatch(tokenized, batch);
+            observer.onBatch(batch.length, tokenCount(lengths, batch, false), tokenCount(lengths, batch, true), System.nanoTime() - start);
             for (int row = 0; row < batch.length; row++) {
                 int text = batch[row];
                 if (vectors != null) {
@@ -238,6 +291,17 @@ public final class LoadedModel implements AutoCloseable {
                 + "]'s Matryoshka dimensions " + allowed);
         }
         return requested;
+    }
+
+    /** Tokens of the batch's texts, or ({@code padded}) of the padded batch: its size × its longest text. */
+    private static int tokenCount(int[] lengths, int[] batch, boolean padded) {
+        int sum = 0;
+        int longest = 0;
+        for (int i : batch) {
+            sum += lengths[i];
+            longest = Math.max(longest, lengths[i]);
+        }
+        return padded ? longest * batch.length : sum;
     }
 
     /** Pads the batch (right, or left when the model says so) and runs it. */

@@ -196,4 +196,28 @@ class LoadedModelTest {
         assertEquals(List.of(2, 2, 1), batchSizes);
         assertEquals(5, e.vectors().size());
     }
+
+    @Test
+    void theBatchObserverSeesEachRunsSizeTokensAndPadding() {
+        ModelSpec spec = model(Pooling.CLS, "right", List.of(), Map.of()).spec();
+        LoadedModel small = new LoadedModel(spec, tokenizer, FAKE, DIM, new LoadedModel.Limits(2, 4096, 1, Long.MAX_VALUE, 2));
+        List<List<Integer>> seen = new ArrayList<>();
+        small.embed(params(Task.EMBED, false, null, "hello world!", "hello", "a b"),
+            (size, realTokens, allTokens, nanos) -> seen.add(List.of(size, realTokens, allTokens)));
+        // sorted by length: "hello" (3 tokens) and "a b" (4) padded to 4, then "hello world!" (5) alone
+        assertEquals(List.of(List.of(2, 7, 8), List.of(1, 5, 5)), seen);
+    }
+
+    @Test
+    void warmUpRunsTheWholePipelineOnce() {
+        LoadedModel m = model(Pooling.CLS, "right", List.of(), Map.of());
+        batchSizes.clear();
+        m.warmUp();
+        // the two warm-up texts fit one batch of the default limits
+        assertEquals(List.of(2), batchSizes);
+        LoadedModel tokens = model(Pooling.ALL, "right", List.of(), Map.of());
+        batchSizes.clear();
+        tokens.warmUp();
+        assertEquals(List.of(2), batchSizes);
+    }
 }
