@@ -69,10 +69,12 @@ final class ModelsView {
         return m;
     }
 
-    static Map<String, Object> stats(Embedder embedder) {
+    /** {@code reusedTexts}: texts the {@code embed} processor's {@code skip_existing} took from stored documents instead of embedding. */
+    static Map<String, Object> stats(Embedder embedder, long reusedTexts) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("inference_count", embedder.inferenceCount());
         out.put("text_count", embedder.textCount());
+        out.put("reused_texts", reusedTexts);
         out.put("loaded_models", embedder.modelNames().stream().filter(n -> embedder.loadedModel(n).isPresent()).toList());
         return out;
     }

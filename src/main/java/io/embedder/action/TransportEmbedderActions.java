@@ -4,6 +4,7 @@ import io.embedder.core.EmbedParams;
 import io.embedder.core.Embedder;
 import io.embedder.core.Embeddings;
 import io.embedder.core.Task;
+import io.embedder.ingest.ReuseCounter;
 import io.embedder.plugin.EmbedderSettings;
 import org.opensearch.action.support.ActionFilters;
 import org.opensearch.action.support.HandledTransportAction;
@@ -103,16 +104,18 @@ public final class TransportEmbedderActions {
 
     public static final class Stats extends HandledTransportAction<InfoAction.Request, InfoAction.Response> {
         private final Embedder embedder;
+        private final ReuseCounter reused;
 
         @Inject
-        public Stats(TransportService transportService, ActionFilters actionFilters, Embedder embedder) {
+        public Stats(TransportService transportService, ActionFilters actionFilters, Embedder embedder, ReuseCounter reused) {
             super(InfoAction.STATS.name(), transportService, actionFilters, InfoAction.Request::new);
             this.embedder = embedder;
+            this.reused = reused;
         }
 
         @Override
         protected void doExecute(org.opensearch.tasks.Task task, InfoAction.Request request, ActionListener<InfoAction.Response> listener) {
-            listener.onResponse(new InfoAction.Response(ModelsView.stats(embedder)));
+            listener.onResponse(new InfoAction.Response(ModelsView.stats(embedder, reused.reusedTexts())));
         }
     }
 

@@ -6,6 +6,7 @@ import io.embedder.action.TransportEmbedderActions;
 import io.embedder.core.Embedder;
 import io.embedder.core.runtime.LoadedModel;
 import io.embedder.ingest.EmbedProcessor;
+import io.embedder.ingest.ReuseCounter;
 import io.embedder.mapper.MultiVectorFieldMapper;
 import io.embedder.query.TextKnnQueryBuilder;
 import io.embedder.rest.RestEmbedAction;
@@ -53,6 +54,7 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
     public static final String NAME = "embedder";
 
     private final Settings settings;
+    private final ReuseCounter reuseCounter = new ReuseCounter();
     private Embedder embedder;
 
     public EmbedderPlugin(Settings settings) {
@@ -91,7 +93,7 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
             EmbedderSettings.MODEL_MAX_SIZE.get(settings).getBytes(), inferenceThreads(settings));
         embedder = new Embedder(environment.configDir().resolve(NAME).resolve("models"), limits,
             environment.tmpDir().resolve("embedder-native"));
-        return List.of(embedder);
+        return List.of(embedder, reuseCounter);
     }
 
     @Override
@@ -112,8 +114,8 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
     @Override
     public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
         return Map.of(EmbedProcessor.TYPE, new EmbedProcessor.Factory(() -> embedder,
-            task -> parameters.client.threadPool().executor(EmbedderSettings.THREAD_POOL).execute(task),
-            EmbedderSettings.DEFAULT_MODEL.get(settings)));
+            task -> parameters.client.threadPool().executor(EmbedderSettings.THREAD_POOL).execute(task), parameters,
+            EmbedderSettings.DEFAULT_MODEL.get(settings), EmbedderSettings.MAX_BATCH_SIZE.get(settings), reuseCounter));
     }
 
     @Override
