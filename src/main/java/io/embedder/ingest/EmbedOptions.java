@@ -67,6 +67,11 @@ record EmbedOptions(String model, List<FieldMapping> fieldMap, Task task, Intege
                 ? "available: model [" + model + "] is not declared Matryoshka"
                 : "one of model [" + model + "]'s Matryoshka dimensions " + matryoshka));
         }
+        // the special tokens need room too; the exact room is checked per text by the tokenizer
+        if (truncation instanceof Truncation.KeepLast last && last.tokens() >= spec.maxTokens().value()) {
+            throw invalid(tag, "truncate_prompt_tokens", "[" + last.tokens() + "] must be less than model [" + model + "]'s max_tokens ["
+                + spec.maxTokens().value() + "]");
+        }
         return new EmbedOptions(model, fieldMap, task, dimensions, normalize, truncation, ignoreMissing, skipExisting);
     }
 
