@@ -17,12 +17,15 @@ import java.util.Set;
 /**
  * The CISI test collection (../shared/data/cisi) and its index on the test node: document = title + text,
  * query = its .W text, binary relevance; BM25 on {@code body} (standard analyzer, English stopwords) and a bge-small
- * {@code knn_vector} filled through {@code _embed} with role document.
+ * {@code knn_vector} filled by the {@code embed} ingest pipeline (the document role).
  */
 final class Cisi {
 
     static final String INDEX = "cisi";
     static final String MODEL = "bge-small-en-v1.5";
+    static final String PIPELINE = "cisi-embed";
+    /** Documents per bulk request. */
+    private static final int BULK = 250;
 
     final Map<String, String> documents = new LinkedHashMap<>();
     final Map<String, String> queries = new LinkedHashMap<>();
@@ -69,37 +72,56 @@ final class Cisi {
         return out;
     }
 
-    /** Creates and fills the index unless it already holds every document. */
+    /**
+     * Creates and fills the index unless it already holds every document: the whole collection goes through the
+     * {@code embed} ingest pipeline (the index's default pipeline), in bulks, and not one document may fail.
+     */
     void ensureIndexed() {
-        Node.Response count = Node.get("/" + INDEX + "/_count");
-        if (count.status() == 200 && count.object().get("count").getAsInt() == documents.size()) {
+        if (indexedCount() == documents.size()) {
             return;
         }
         Node.delete("/" + INDEX);
+        Node.Response pipeline = Node.put("/_ingest/pipeline/" + PIPELINE,
+            "{\"processors\": [{\"embed\": {\"model\": \"%s\", \"field_map\": {\"body\": \"vec\"}}}]}".formatted(MODEL));
+        if (pipeline.status() != 200) {
+            throw new AssertionError("create pipeline " + PIPELINE + ": " + pipeline.body());
+        }
         Node.Response created = Node.put("/" + INDEX, """
-            {"settings": {"index.knn": true, "number_of_shards": 1, "number_of_replicas": 0,
+            {"settings": {"index.knn": true, "number_of_shards": 1, "number_of_replicas": 0, "default_pipeline": "%s",
                           "analysis": {"analyzer": {"english_stop": {"type": "standard", "stopwords": "_english_"}}}},
              "mappings": {"_meta": {"embedder": {"fields": {"vec": {"model": "%s"}}}},
                           "properties": {"body": {"type": "text", "analyzer": "english_stop"},
                                          "vec": {"type": "knn_vector", "dimension": 384,
-                                                 "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"}}}}}""".formatted(MODEL));
+                                                 "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"}}}}}""".formatted(PIPELINE, MODEL));
         if (created.status() != 200) {
             throw new AssertionError("create " + INDEX + ": " + created.body());
         }
         List<String> ids = new ArrayList<>(documents.keySet());
-        List<String> texts = new ArrayList<>(documents.values());
-        List<float[]> vectors = Node.embedAll(MODEL, texts, "document", 32);
-        StringBuilder bulk = new StringBuilder();
-        for (int i = 0; i < ids.size(); i++) {
-            bulk.append("{\"index\":{\"_index\":\"").append(INDEX).append("\",\"_id\":\"").append(ids.get(i)).append("\"}}\n");
-            bulk.append(Node.json(Map.of("body", texts.get(i), "vec", vectors.get(i)))).append('\n');
-        }
-        Node.Response r = Node.bulk(bulk.toString());
-        if (r.status() != 200 || r.object().get("errors").getAsBoolean()) {
-            throw new AssertionError("bulk into " + INDEX + " failed: " + r.body().toString().substring(0, 500));
+        for (int from = 0; from < ids.size(); from += BULK) {
+            StringBuilder bulk = new StringBuilder();
+            for (String id : ids.subList(from, Math.min(ids.size(), from + BULK))) {
+                bulk.append("{\"index\":{\"_index\":\"").append(INDEX).append("\",\"_id\":\"").append(id).append("\"}}\n");
+                bulk.append(Node.json(Map.of("body", documents.get(id)))).append('\n');
+            }
+            Node.Response r = Node.bulk(bulk.toString());
+            if (r.status() != 200 || r.object().get("errors").getAsBoolean()) {
+                throw new AssertionError("bulk into " + INDEX + " failed: " + r.body().toString().substring(0, 1000));
+            }
+            for (var item : r.object().getAsJsonArray("items")) {
+                int status = item.getAsJsonObject().getAsJsonObject("index").get("status").getAsInt();
+                if (status != 201) {
+                    throw new AssertionError("bulk item " + item + " has status " + status);
+                }
+            }
         }
         Node.post("/" + INDEX + "/_refresh", "{}");
         Node.post("/" + INDEX + "/_forcemerge?max_num_segments=1", "{}");
+    }
+
+    /** Documents in the index (0 when there is none). */
+    static int indexedCount() {
+        Node.Response count = Node.get("/" + INDEX + "/_count");
+        return count.status() == 200 ? count.object().get("count").getAsInt() : 0;
     }
 
     /** Ids of the top {@code size} hits of {@code query} (a JSON query object). */
