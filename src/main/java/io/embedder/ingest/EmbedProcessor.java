@@ -250,7 +250,7 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
             this.defaultBatchSize = defaultBatchSize;
             this.services = new Services(embedder, inference,
                 new KnnMappings(() -> parameters.ingestService.getClusterService().state().metadata()),
-                new ExistingVectors(ExistingVectors.through(() -> parameters.client), reused));
+                new ExistingVectors(ExistingVectors.through(() -> parameters.client, parameters.genericExecutor::accept), reused));
         }
 
         @Override

@@ -13,6 +13,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -79,8 +81,12 @@ final class ExistingVectors {
         return fields.toArray(new String[0]);
     }
 
-    /** Multi-get through the node client, with the caller's thread context (its permissions). */
-    static StoredSources through(Supplier<Client> client) {
+    /**
+     * Multi-get through the node client, with the caller's thread context (its permissions). The answer may arrive on
+     * a network thread, so {@code done} runs on {@code callbacks} (the generic pool): the rest of the pipeline never
+     * runs on a network thread.
+     */
+    static StoredSources through(Supplier<Client> client, Executor callbacks) {
         return (docs, fields, done) -> {
             MultiGetRequest request = new MultiGetRequest();
             for (DocRef doc : docs) {
@@ -100,15 +106,25 @@ final class ExistingVectors {
                     } catch (RuntimeException unreadable) {
                         sources = nothing(docs.size());
                     }
-                    done.accept(sources);
+                    List<Map<String, Object>> found = sources;
+                    answer(callbacks, () -> done.accept(found));
                 }
 
                 @Override
                 public void onFailure(Exception e) {
-                    done.accept(nothing(docs.size()));
+                    answer(callbacks, () -> done.accept(nothing(docs.size())));
                 }
             });
         };
+    }
+
+    /** Runs {@code answer} on {@code callbacks}, or here when it refuses (a node shutting down): the batch is always answered. */
+    private static void answer(Executor callbacks, Runnable answer) {
+        try {
+            callbacks.execute(answer);
+        } catch (RejectedExecutionException refused) {
+            answer.run();
+        }
     }
 
     private static List<Map<String, Object>> nothing(int n) {
