@@ -2,6 +2,7 @@
 # Benchmarks against a real node "bench" on port ${EMBEDDER_BENCH_PORT:-9203} (default plugin zip: bge-small only).
 #   scripts/bench.sh query-latency [-Dbench.rounds=N]   text_knn vs knn with a precomputed vector, on CISI
 #   scripts/bench.sh load [-Dbench.minutes=3]            concurrent bulks (embed pipeline) and text_knn searches
+#   scripts/bench.sh ingest [-Dbench.rounds=3]           bulks through the embed pipeline: batch_size 1 against 32
 # Results are printed and written to target/bench-*.md; record them in BENCHMARKS.md with the command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,7 +12,8 @@ port=${EMBEDDER_BENCH_PORT:-9203}
 case "${1:-}" in
   query-latency) class=QueryLatencyBench ;;
   load) class=LoadBench ;;
-  *) sed -n '2,5s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  ingest) class=IngestBench ;;
+  *) sed -n '2,6s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac
 shift
 
