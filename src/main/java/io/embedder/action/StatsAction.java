@@ -111,15 +111,18 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
         private final PoolStats pool;
         /** Which MaxSim kernel this node's JVM runs (Panama SIMD or plain Java). */
         private final String lateInteractionKernel;
+        /** Texts the {@code embed} processor's {@code skip_existing} took from stored documents instead of embedding. */
+        private final long reusedTexts;
 
         NodeStats(DiscoveryNode node, String defaultModel, List<String> preloadModels, List<ModelStats> models, PoolStats pool,
-                  String lateInteractionKernel) {
+                  String lateInteractionKernel, long reusedTexts) {
             super(node);
             this.defaultModel = defaultModel;
             this.preloadModels = preloadModels;
             this.models = models;
             this.pool = pool;
             this.lateInteractionKernel = lateInteractionKernel;
+            this.reusedTexts = reusedTexts;
         }
 
         public NodeStats(StreamInput in) throws IOException {
@@ -129,6 +132,7 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
             this.models = in.readList(StatsWire::read);
             this.pool = new PoolStats(in.readVInt(), in.readVInt(), in.readVInt(), in.readVLong(), in.readVInt(), in.readVLong());
             this.lateInteractionKernel = in.readString();
+            this.reusedTexts = in.readVLong();
         }
 
         @Override
@@ -144,6 +148,7 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
             out.writeVInt(pool.largest());
             out.writeVLong(pool.completed());
             out.writeString(lateInteractionKernel);
+            out.writeVLong(reusedTexts);
         }
 
         public List<ModelStats> models() {
@@ -165,6 +170,7 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
             }
             m.put("inference_count", inferences);
             m.put("text_count", texts);
+            m.put("reused_texts", reusedTexts);
             m.put("inference_pool", pool.toMap());
             m.put("late_interaction_kernel", lateInteractionKernel);
             m.put("models", perModel);

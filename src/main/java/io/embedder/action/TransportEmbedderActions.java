@@ -4,6 +4,7 @@ import io.embedder.core.EmbedParams;
 import io.embedder.core.Embedder;
 import io.embedder.core.Embeddings;
 import io.embedder.core.Task;
+import io.embedder.ingest.ReuseCounter;
 import io.embedder.plugin.EmbedderSettings;
 import org.opensearch.action.support.ActionFilters;
 import org.opensearch.action.support.HandledTransportAction;

@@ -3,6 +3,7 @@ package io.embedder.action;
 import io.embedder.core.Embedder;
 import io.embedder.core.lateinteraction.MaxSimScorer;
 import io.embedder.core.stats.ModelStats;
+import io.embedder.ingest.ReuseCounter;
 import io.embedder.plugin.EmbedderSettings;
 import org.opensearch.action.FailedNodeException;
 import org.opensearch.action.support.ActionFilters;
@@ -23,15 +24,17 @@ public final class TransportStatsAction
     extends TransportNodesAction<StatsAction.Request, StatsAction.Response, StatsAction.NodeRequest, StatsAction.NodeStats> {
 
     private final Embedder embedder;
+    private final ReuseCounter reused;
     private final String defaultModel;
     private final List<String> preloadModels;
 
     @Inject
     public TransportStatsAction(ThreadPool threadPool, ClusterService clusterService, TransportService transportService,
-                                ActionFilters actionFilters, Settings settings, Embedder embedder) {
+                                ActionFilters actionFilters, Settings settings, Embedder embedder, ReuseCounter reused) {
         super(StatsAction.NAME, threadPool, clusterService, transportService, actionFilters, StatsAction.Request::new,
             StatsAction.NodeRequest::new, ThreadPool.Names.MANAGEMENT, StatsAction.NodeStats.class);
         this.embedder = embedder;
+        this.reused = reused;
         this.defaultModel = EmbedderSettings.DEFAULT_MODEL.get(settings);
         this.preloadModels = EmbedderSettings.PRELOAD_MODELS.get(settings);
     }
@@ -56,7 +59,7 @@ public final class TransportStatsAction
     protected StatsAction.NodeStats nodeOperation(StatsAction.NodeRequest request) {
         List<ModelStats> models = embedder.stats().stream().filter(s -> request.model() == null || s.model().equals(request.model())).toList();
         return new StatsAction.NodeStats(clusterService.localNode(), defaultModel, preloadModels, models, inferencePool(),
-            MaxSimScorer.kernel());
+            MaxSimScorer.kernel(), reused.reusedTexts());
     }
 
     private StatsAction.PoolStats inferencePool() {

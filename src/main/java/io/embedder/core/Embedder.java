@@ -201,6 +201,18 @@ public final class Embedder implements Closeable {
         });
     }
 
+    /** The model's full output dimensions, loading it on first use (on a native thread; the caller waits). */
+    public int dimensions(String model) {
+        return onNativeThread(() -> {
+            Resident r = acquire(model);
+            try {
+                return r.model().dimensions();
+            } finally {
+                r.release();
+            }
+        });
+    }
+
     /** Each model's counters: every model directory, and models that were used and are gone from disk. Sorted by name. */
     public List<ModelStats> stats() {
         Set<String> names = new TreeSet<>(counters.keySet());

@@ -1,32 +1,36 @@
 package io.embedder.ingest;
 
-import io.embedder.core.EmbedParams;
+import io.embedder.action.Errors;
 import io.embedder.core.Embedder;
 import io.embedder.core.EmbedderException;
 import io.embedder.core.Embeddings;
-import io.embedder.core.Role;
 import io.embedder.core.Task;
-import io.embedder.core.model.ModelSpec;
-import io.embedder.core.runtime.Truncation;
-import io.embedder.action.Errors;
 import org.opensearch.ingest.AbstractBatchingProcessor;
-import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
 import org.opensearch.ingest.IngestDocumentWrapper;
+import org.opensearch.ingest.Processor;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * {@code embed} ingest processor: embeds text fields into vector fields with the model's document role, through the
- * node's embedder. A bulk's documents are embedded together (one call per sub-batch); a document whose field is
+ * node's embedder. The documents of a sub-batch are embedded in one call on the inference pool; a document that is
  * wrong fails alone, with a message naming the field and the document, and the others go on.
+ *
+ * <p>Per sub-batch: find each document's texts ({@link DocumentTexts}); with {@code skip_existing}, reuse the stored
+ * vectors of unchanged texts ({@link ExistingVectors}); check the vector fields' {@code knn_vector} dimensions
+ * ({@link KnnMappings}); embed the rest; write.
  *
  * <pre>{@code {"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "body_vec"}}}}</pre>
  */
@@ -34,24 +38,19 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
 
     public static final String TYPE = "embed";
 
-    private final Supplier<Embedder> embedder;
-    private final Executor executor;
-    private final String model;
-    private final Map<String, String> fieldMap;
-    private final Task task;
-    private final Integer dimensions;
-    private final boolean ignoreMissing;
+    /** How the core names the text an error is about: {@code [texts][3]: text has ...}. */
+    private static final Pattern TEXT_ERROR = Pattern.compile("\\[texts]\\[(\\d+)]: (.*)", Pattern.DOTALL);
 
-    EmbedProcessor(String tag, String description, int batchSize, Supplier<Embedder> embedder, Executor executor, String model,
-                   Map<String, String> fieldMap, Task task, Integer dimensions, boolean ignoreMissing) {
+    /** What the processor talks to; tests give their own. */
+    record Services(Supplier<Embedder> embedder, Executor inference, KnnMappings mappings, ExistingVectors existing) {}
+
+    private final EmbedOptions options;
+    private final Services services;
+
+    EmbedProcessor(String tag, String description, int batchSize, EmbedOptions options, Services services) {
         super(tag, description, batchSize);
-        this.embedder = embedder;
-        this.executor = executor;
-        this.model = model;
-        this.fieldMap = fieldMap;
-        this.task = task;
-        this.dimensions = dimensions;
-        this.ignoreMissing = ignoreMissing;
+        this.options = options;
+        this.services = services;
     }
 
     @Override
@@ -70,105 +69,153 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
         subBatchExecute(List.of(one), done -> handler.accept(one.getException() == null ? one.getIngestDocument() : null, one.getException()));
     }
 
-    /** One slot to fill: a document's text field and the field its vector goes to. */
-    private record Slot(IngestDocumentWrapper doc, String target) {}
-
     @Override
     protected void subBatchExecute(List<IngestDocumentWrapper> documents, Consumer<List<IngestDocumentWrapper>> handler) {
-        List<String> texts = new ArrayList<>();
-        List<Slot> slots = new ArrayList<>();
+        List<DocumentTexts> docs = new ArrayList<>();
         for (IngestDocumentWrapper wrapper : documents) {
             if (wrapper.getException() != null) {
                 continue;
             }
-            List<String> docTexts = new ArrayList<>();
-            List<Slot> docSlots = new ArrayList<>();
             try {
-                collect(wrapper, docTexts, docSlots);
-                texts.addAll(docTexts);
-                slots.addAll(docSlots);
+                DocumentTexts doc = DocumentTexts.find(wrapper, options);
+                if (!doc.isEmpty()) {
+                    docs.add(doc);
+                }
             } catch (IllegalArgumentException e) {
                 wrapper.update(wrapper.getIngestDocument(), e);
             }
         }
-        if (texts.isEmpty()) {
+        Runnable embedAndWrite = () -> embedAndWrite(docs, () -> handler.accept(documents));
+        if (docs.isEmpty()) {
             handler.accept(documents);
+        } else if (options.skipExisting()) {
+            services.existing().reuse(docs, options.fieldMap(), embedAndWrite);
+        } else {
+            embedAndWrite.run();
+        }
+    }
+
+    /** Embeds what is left to embed on the inference pool (never on the calling thread), writes every document, then {@code done}. */
+    private void embedAndWrite(List<DocumentTexts> docs, Runnable done) {
+        List<DocumentTexts> toEmbed = docs.stream().filter(d -> !d.toEmbed().isEmpty()).toList();
+        if (toEmbed.isEmpty()) {
+            docs.forEach(DocumentTexts::write);
+            done.run();
             return;
         }
         try {
-            embedder.get().submit(model, executor, () -> {
+            services.embedder().get().submit(options.model(), services.inference(), () -> {
                 try {
-                    Embeddings result = embedder.get().embed(model, new EmbedParams(texts, task, Role.DOCUMENT, null, dimensions,
-                        Truncation.MODEL_DEFAULT));
-                    for (int i = 0; i < slots.size(); i++) {
-                        Slot slot = slots.get(i);
-                        Object value = task == Task.EMBED ? toList(result.vectors().get(i)) : toLists(result.tokens().get(i));
-                        slot.doc().getIngestDocument().setFieldValue(slot.target(), value);
-                    }
+                    checkDimensions(toEmbed);
+                    embed(toEmbed);
                 } catch (Exception e) {
-                    fail(slots, e);
+                    failAll(toEmbed, e);
                 }
-                handler.accept(documents);
+                docs.forEach(DocumentTexts::write);
+                done.run();
             });
-        } catch (Exception rejected) {
+        } catch (RejectedExecutionException rejected) {
             // a full inference queue rejects the whole sub-batch: each document reports it (429 in the bulk item)
-            fail(slots, rejected);
-            handler.accept(documents);
+            failAll(toEmbed, rejected);
+            docs.forEach(DocumentTexts::write);
+            done.run();
         }
     }
 
-    private void collect(IngestDocumentWrapper wrapper, List<String> texts, List<Slot> slots) {
-        IngestDocument doc = wrapper.getIngestDocument();
-        for (Map.Entry<String, String> e : fieldMap.entrySet()) {
-            String source = e.getKey();
-            Object value = doc.hasField(source, true) ? doc.getFieldValue(source, Object.class, true) : null;
-            if (value == null) {
-                if (ignoreMissing) {
+    /**
+     * Fails each document whose vector field is mapped as a {@code knn_vector} of another dimension than the model
+     * gives, before spending inference on it. Indices that do not exist yet are not checked.
+     */
+    private void checkDimensions(List<DocumentTexts> docs) {
+        Map<String, Optional<Integer>> mapped = new HashMap<>();
+        Integer modelDimensions = null;
+        for (DocumentTexts doc : docs) {
+            for (FieldTexts.Found text : doc.toEmbed()) {
+                String field = FieldTexts.fieldName(text.target());
+                Optional<Integer> dimension = mapped.computeIfAbsent(doc.index() + "\u0000" + field,
+                    k -> Optional.ofNullable(services.mappings().dimension(doc.index(), field)));
+                if (dimension.isEmpty()) {
                     continue;
                 }
-                throw new IllegalArgumentException("[" + TYPE + "] field [" + source + "] of document [" + id(doc) + "] is "
-                    + (doc.hasField(source, true) ? "null" : "missing") + "; set ignore_missing to skip such documents");
+                String where = "[" + TYPE + "] field [" + field + "] of index [" + doc.index() + "] is a knn_vector";
+                if (options.task() != Task.EMBED) {
+                    doc.fail(new IllegalArgumentException(where + " (one vector), but task [" + options.task().id()
+                        + "] gives one vector per token"));
+                    break;
+                }
+                if (modelDimensions == null) {
+                    modelDimensions = options.dimensions() != null ? options.dimensions()
+                        : services.embedder().get().dimensions(options.model());
+                }
+                if (!dimension.get().equals(modelDimensions)) {
+                    doc.fail(new IllegalArgumentException(where + " of dimension [" + dimension.get() + "], but model ["
+                        + options.model() + "]" + (options.dimensions() != null ? " with [dimensions] " + options.dimensions() : "")
+                        + " gives " + modelDimensions + " dimensions"));
+                    break;
+                }
             }
-            if (!(value instanceof String text)) {
-                throw new IllegalArgumentException("[" + TYPE + "] field [" + source + "] of document [" + id(doc) + "] must be a string, got "
-                    + typeName(value));
+        }
+    }
+
+    /**
+     * Embeds the documents' texts in one call. A text the embedder refuses (e.g. over the token limit with
+     * {@code truncate_prompt_tokens: none}) fails its document, and the others are embedded again without it.
+     */
+    private void embed(List<DocumentTexts> docs) {
+        List<DocumentTexts> pending = new ArrayList<>(docs.stream().filter(d -> !d.failed()).toList());
+        while (!pending.isEmpty()) {
+            List<String> texts = new ArrayList<>();
+            List<DocumentTexts> owners = new ArrayList<>();
+            List<String> paths = new ArrayList<>();
+            for (DocumentTexts doc : pending) {
+                for (FieldTexts.Found found : doc.toEmbed()) {
+                    texts.add(found.text());
+                    owners.add(doc);
+                    paths.add(found.path());
+                }
             }
-            texts.add(text);
-            slots.add(new Slot(wrapper, e.getValue()));
+            Embeddings result;
+            try {
+                result = services.embedder().get().embed(options.model(), options.params(texts));
+            } catch (EmbedderException e) {
+                Matcher text = TEXT_ERROR.matcher(e.getMessage());
+                if (e.kind() != EmbedderException.Kind.BAD_REQUEST || !text.matches()) {
+                    throw e;
+                }
+                int i = Integer.parseInt(text.group(1));
+                owners.get(i).fail(new IllegalArgumentException("[" + TYPE + "] field [" + paths.get(i) + "] of document ["
+                    + owners.get(i).id() + "]: " + text.group(2), e));
+                pending.remove(owners.get(i));
+                continue;
+            }
+            int next = 0;
+            for (DocumentTexts doc : pending) {
+                int n = doc.toEmbed().size();
+                doc.embedded(fieldValues(result, next, next + n));
+                next += n;
+            }
+            return;
         }
     }
 
-    private static void fail(List<Slot> slots, Exception e) {
-        Exception reported = e instanceof EmbedderException ? Errors.toOpenSearch(e) : e;
-        for (Slot slot : slots) {
-            if (slot.doc().getException() == null) {
-                slot.doc().update(slot.doc().getIngestDocument(), reported);
+    /** The vectors of texts {@code from} to {@code to} as field values: a list of floats, or a list of those per token. */
+    private static List<Object> fieldValues(Embeddings result, int from, int to) {
+        List<Object> out = new ArrayList<>(to - from);
+        for (int i = from; i < to; i++) {
+            if (result.task() == Task.EMBED) {
+                out.add(floats(result.vectors().get(i)));
+            } else {
+                List<List<Float>> tokens = new ArrayList<>();
+                for (float[] token : result.tokens().get(i)) {
+                    tokens.add(floats(token));
+                }
+                out.add(tokens);
             }
         }
+        return out;
     }
 
-    private static String id(IngestDocument doc) {
-        Object id = doc.getSourceAndMetadata().get(IngestDocument.Metadata.ID.getFieldName());
-        return id == null ? "(no id)" : id.toString();
-    }
-
-    private static String typeName(Object value) {
-        if (value instanceof Number) {
-            return "number [" + value + "]";
-        }
-        if (value instanceof Boolean) {
-            return "boolean [" + value + "]";
-        }
-        if (value instanceof List<?> l) {
-            return "array of " + l.size();
-        }
-        if (value instanceof Map<?, ?>) {
-            return "object";
-        }
-        return value.getClass().getSimpleName();
-    }
-
-    private static List<Float> toList(float[] v) {
+    private static List<Float> floats(float[] v) {
         List<Float> out = new ArrayList<>(v.length);
         for (float x : v) {
             out.add(x);
@@ -176,70 +223,47 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
         return out;
     }
 
-    private static List<List<Float>> toLists(float[][] tokens) {
-        List<List<Float>> out = new ArrayList<>(tokens.length);
-        for (float[] t : tokens) {
-            out.add(toList(t));
-        }
-        return out;
+    private static void failAll(List<DocumentTexts> docs, Exception e) {
+        Exception reported = e instanceof EmbedderException ? Errors.toOpenSearch(e) : e;
+        docs.forEach(d -> d.fail(reported));
     }
 
-    /** Validates the processor's configuration when the pipeline is created, not at the first document. */
+    /** Checks the configuration when the pipeline is created, not at the first document. */
     public static final class Factory extends AbstractBatchingProcessor.Factory {
 
         private final Supplier<Embedder> embedder;
-        private final Executor executor;
         private final String defaultModel;
+        private final int defaultBatchSize;
+        private final Services services;
 
-        public Factory(Supplier<Embedder> embedder, Executor executor, String defaultModel) {
+        /**
+         * @param inference        runs inference (the node's {@code embedder} pool)
+         * @param parameters       the node's client (stored documents for {@code skip_existing}) and cluster state (mappings)
+         * @param defaultBatchSize documents per sub-batch when the processor sets no {@code batch_size}
+         * @param reused           counts the texts {@code skip_existing} did not embed again
+         */
+        public Factory(Supplier<Embedder> embedder, Executor inference, Processor.Parameters parameters, String defaultModel,
+                       int defaultBatchSize, ReuseCounter reused) {
             super(TYPE);
             this.embedder = embedder;
-            this.executor = executor;
             this.defaultModel = defaultModel;
+            this.defaultBatchSize = defaultBatchSize;
+            this.services = new Services(embedder, inference,
+                new KnnMappings(() -> parameters.ingestService.getClusterService().state().metadata()),
+                new ExistingVectors(ExistingVectors.through(() -> parameters.client, parameters.genericExecutor::accept), reused));
+        }
+
+        @Override
+        public AbstractBatchingProcessor create(Map<String, Processor.Factory> registry, String tag, String description,
+                                                Map<String, Object> config) throws Exception {
+            // a bulk's documents are embedded together unless the pipeline says otherwise
+            config.putIfAbsent(BATCH_SIZE_FIELD, defaultBatchSize);
+            return super.create(registry, tag, description, config);
         }
 
         @Override
         protected AbstractBatchingProcessor newProcessor(String tag, String description, int batchSize, Map<String, Object> config) {
-            String model = ConfigurationUtils.readStringProperty(TYPE, tag, config, "model", defaultModel);
-            Map<String, Object> rawMap = ConfigurationUtils.readMap(TYPE, tag, config, "field_map");
-            String taskName = ConfigurationUtils.readStringProperty(TYPE, tag, config, "task", Task.EMBED.id());
-            Integer dimensions = ConfigurationUtils.readIntProperty(TYPE, tag, config, "dimensions", null);
-            boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
-            if (rawMap.isEmpty()) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "field_map", "must map at least one text field to a vector field");
-            }
-            Map<String, String> fieldMap = new LinkedHashMap<>();
-            for (Map.Entry<String, Object> e : rawMap.entrySet()) {
-                if (!(e.getValue() instanceof String target) || target.isEmpty()) {
-                    throw ConfigurationUtils.newConfigurationException(TYPE, tag, "field_map",
-                        "[" + e.getKey() + "] must map to a non-empty vector field name, got [" + e.getValue() + "]");
-                }
-                fieldMap.put(e.getKey(), target);
-            }
-            Task task;
-            try {
-                task = Task.fromId(taskName);
-            } catch (EmbedderException e) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "task", e.getMessage());
-            }
-            if (dimensions != null && task != Task.EMBED) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "dimensions", "is accepted by task [embed] only");
-            }
-            ModelSpec spec;
-            try {
-                spec = embedder.get().spec(model);
-            } catch (EmbedderException e) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "model", e.getMessage());
-            }
-            List<Integer> matryoshka = spec.matryoshkaDimensions().value();
-            boolean full = spec.dimensions() != null && dimensions != null && dimensions.equals(spec.dimensions().value());
-            if (dimensions != null && !full && !matryoshka.contains(dimensions)) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "dimensions", "[" + dimensions + "] is not "
-                    + (matryoshka.isEmpty() ? "available: model [" + model + "] is not declared Matryoshka" : "one of model [" + model
-                    + "]'s Matryoshka dimensions " + matryoshka));
-            }
-            return new EmbedProcessor(tag, description, batchSize, embedder, executor, model, Map.copyOf(fieldMap), task, dimensions,
-                ignoreMissing);
+            return new EmbedProcessor(tag, description, batchSize, EmbedOptions.read(tag, config, embedder.get(), defaultModel), services);
         }
     }
 }

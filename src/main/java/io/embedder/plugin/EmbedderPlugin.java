@@ -12,6 +12,7 @@ import io.embedder.core.runtime.LoadedModel;
 import io.embedder.ingest.EmbedProcessor;
 import io.embedder.mapper.LateInteractionFieldMapper;
 import io.embedder.query.LateInteractionQueryBuilder;
+import io.embedder.ingest.ReuseCounter;
 import io.embedder.query.TextKnnQueryBuilder;
 import io.embedder.rescore.LateInteractionRescorerBuilder;
 import io.embedder.rest.RestEmbedAction;
@@ -65,6 +66,7 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
     private static final Logger LOG = LogManager.getLogger(EmbedderPlugin.class);
 
     private final Settings settings;
+    private final ReuseCounter reuseCounter = new ReuseCounter();
     private Embedder embedder;
 
     public EmbedderPlugin(Settings settings) {
@@ -104,7 +106,7 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
         embedder = new Embedder(environment.configDir().resolve(NAME).resolve("models"), limits,
             environment.tmpDir().resolve("embedder-native"));
         preload(EmbedderSettings.PRELOAD_MODELS.get(settings), threadPool);
-        return List.of(embedder);
+        return List.of(embedder, reuseCounter);
     }
 
     /** Loads and warms up {@code models} in the background; a model that fails is logged and loads on first use. */
@@ -141,8 +143,8 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
     @Override
     public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
         return Map.of(EmbedProcessor.TYPE, new EmbedProcessor.Factory(() -> embedder,
-            task -> parameters.client.threadPool().executor(EmbedderSettings.THREAD_POOL).execute(task),
-            EmbedderSettings.DEFAULT_MODEL.get(settings)));
+            task -> parameters.client.threadPool().executor(EmbedderSettings.THREAD_POOL).execute(task), parameters,
+            EmbedderSettings.DEFAULT_MODEL.get(settings), EmbedderSettings.MAX_BATCH_SIZE.get(settings), reuseCounter));
     }
 
     @Override

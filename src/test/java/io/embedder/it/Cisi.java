@@ -17,15 +17,15 @@ import java.util.Set;
 /**
  * The CISI test collection (../shared/data/cisi) and its index on the test node: document = title + text,
  * query = its .W text, binary relevance; BM25 on {@code body} (standard analyzer, English stopwords) and a bge-small
- * {@code knn_vector} filled through {@code _embed} with role document.
+ * {@code knn_vector} filled by the {@code embed} ingest pipeline (the document role).
  */
 final class Cisi {
 
     static final String INDEX = "cisi";
     static final String MODEL = "bge-small-en-v1.5";
-    static final String TOKENS_PIPELINE = "cisi-tokens";
-    /** Documents per bulk: each carries about 150 token vectors through the pipeline three times. */
-    private static final int BULK_DOCS = 25;
+    static final String PIPELINE = "cisi-embed";
+    /** Documents per bulk request: each carries about 150 token vectors through the pipeline three times. */
+    private static final int BULK = 25;
 
     final Map<String, String> documents = new LinkedHashMap<>();
     final Map<String, String> queries = new LinkedHashMap<>();
@@ -72,22 +72,25 @@ final class Cisi {
         return out;
     }
 
-    /** Creates and fills the index unless it already holds every document. */
+    /**
+     * Creates and fills the index unless it already holds every document: the whole collection goes through the
+     * {@code embed} ingest pipeline (the index's default pipeline), in bulks, and not one document may fail. The
+     * pipeline writes the dense vector and the token vectors, which are stored three ways ({@code float}, {@code byte},
+     * {@code bit}) and are too big for {@code _source} (about 150 × 384 numbers per document), which drops them.
+     */
     void ensureIndexed() {
-        Node.Response count = Node.get("/" + INDEX + "/_count");
         Node.Response tokens = Node.get("/" + INDEX + "/_mapping/field/tokens_bit");
-        if (count.status() == 200 && count.object().get("count").getAsInt() == documents.size() && tokens.body().toString().contains("late_interaction")) {
+        if (indexedCount() == documents.size() && tokens.body().toString().contains("late_interaction")) {
             return;
         }
         Node.delete("/" + INDEX);
-        // token vectors come from the pipeline (one forward pass per document) and are stored three ways; they are too
-        // big for _source (about 150 × 384 numbers per document), which drops them
-        Node.Response pipeline = Node.put("/_ingest/pipeline/" + TOKENS_PIPELINE, """
-            {"processors": [{"embed": {"model": "%s", "task": "token_embed", "field_map": {"body": "tokens_float"}}},
+        Node.Response pipeline = Node.put("/_ingest/pipeline/" + PIPELINE, """
+            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}},
+                            {"embed": {"model": "%s", "task": "token_embed", "field_map": {"body": "tokens_float"}}},
                             {"copy": {"source_field": "tokens_float", "target_field": "tokens_byte"}},
-                            {"copy": {"source_field": "tokens_float", "target_field": "tokens_bit"}}]}""".formatted(MODEL));
+                            {"copy": {"source_field": "tokens_float", "target_field": "tokens_bit"}}]}""".formatted(MODEL, MODEL));
         if (pipeline.status() != 200) {
-            throw new AssertionError("pipeline " + TOKENS_PIPELINE + ": " + pipeline.body());
+            throw new AssertionError("create pipeline " + PIPELINE + ": " + pipeline.body());
         }
         Node.Response created = Node.put("/" + INDEX, """
             {"settings": {"index.knn": true, "number_of_shards": 1, "number_of_replicas": 0, "default_pipeline": "%s",
@@ -100,26 +103,36 @@ final class Cisi {
                                          "tokens_float": {"type": "late_interaction", "dims": 384, "model": "%s"},
                                          "tokens_byte": {"type": "late_interaction", "dims": 384, "element_type": "byte", "model": "%s"},
                                          "tokens_bit": {"type": "late_interaction", "dims": 384, "element_type": "bit", "model": "%s"}}}}"""
-            .formatted(TOKENS_PIPELINE, MODEL, MODEL, MODEL, MODEL));
+            .formatted(PIPELINE, MODEL, MODEL, MODEL, MODEL));
         if (created.status() != 200) {
             throw new AssertionError("create " + INDEX + ": " + created.body());
         }
         List<String> ids = new ArrayList<>(documents.keySet());
-        List<String> texts = new ArrayList<>(documents.values());
-        List<float[]> vectors = Node.embedAll(MODEL, texts, "document", 32);
-        for (int from = 0; from < ids.size(); from += BULK_DOCS) {
+        for (int from = 0; from < ids.size(); from += BULK) {
             StringBuilder bulk = new StringBuilder();
-            for (int i = from; i < Math.min(ids.size(), from + BULK_DOCS); i++) {
-                bulk.append("{\"index\":{\"_index\":\"").append(INDEX).append("\",\"_id\":\"").append(ids.get(i)).append("\"}}\n");
-                bulk.append(Node.json(Map.of("body", texts.get(i), "vec", vectors.get(i)))).append('\n');
+            for (String id : ids.subList(from, Math.min(ids.size(), from + BULK))) {
+                bulk.append("{\"index\":{\"_index\":\"").append(INDEX).append("\",\"_id\":\"").append(id).append("\"}}\n");
+                bulk.append(Node.json(Map.of("body", documents.get(id)))).append('\n');
             }
             Node.Response r = Node.bulk(bulk.toString());
             if (r.status() != 200 || r.object().get("errors").getAsBoolean()) {
-                throw new AssertionError("bulk into " + INDEX + " failed: " + r.body().toString().substring(0, 500));
+                throw new AssertionError("bulk into " + INDEX + " failed: " + r.body().toString().substring(0, 1000));
+            }
+            for (var item : r.object().getAsJsonArray("items")) {
+                int status = item.getAsJsonObject().getAsJsonObject("index").get("status").getAsInt();
+                if (status != 201) {
+                    throw new AssertionError("bulk item " + item + " has status " + status);
+                }
             }
         }
         Node.post("/" + INDEX + "/_refresh", "{}");
         Node.post("/" + INDEX + "/_forcemerge?max_num_segments=1", "{}");
+    }
+
+    /** Documents in the index (0 when there is none). */
+    static int indexedCount() {
+        Node.Response count = Node.get("/" + INDEX + "/_count");
+        return count.status() == 200 ? count.object().get("count").getAsInt() : 0;
     }
 
     /** Ids of the top {@code size} hits of a search body's rest ({@code "query": ..., "rescore": ...} without braces). */

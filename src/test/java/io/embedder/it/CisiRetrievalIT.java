@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Retrieval quality on CISI through the real node, over its 76 judged queries: BM25 ({@code match}), {@code text_knn}
- * with bge-small, and their reciprocal-rank fusion. Prints the table (also written to target/cisi-results.md) and
+ * with bge-small over vectors from the {@code embed} ingest pipeline, and their reciprocal-rank fusion. Prints the table (also written to target/cisi-results.md) and
  * checks each figure within 0.01 of the independent implementation's (../shared/data/README.md).
  */
 class CisiRetrievalIT {
@@ -28,6 +28,7 @@ class CisiRetrievalIT {
         assertEquals(1460, cisi.documents.size());
         assertEquals(76, cisi.relevant.size());
         cisi.ensureIndexed();
+        assertEquals(1460, Cisi.indexedCount(), "the whole collection went through the embed pipeline, no bulk item failed");
 
         Map<String, double[]> sums = new LinkedHashMap<>();
         for (String run : List.of("bm25", "text_knn", "rrf")) {
