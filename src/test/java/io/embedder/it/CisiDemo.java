@@ -50,24 +50,31 @@ public final class CisiDemo {
         OUT.println("\n(* = judged relevant by CISI)  The node keeps running: scripts/node.sh stop <node> stops it.");
     }
 
-    /** The pipeline: the document's text into a dense vector, 32 documents per inference call. */
+    /** The pipeline: the document's text into a dense vector and into token vectors, 32 documents per inference call. */
     static String pipeline() {
         return """
-            {"description": "CISI demo: the body's dense vector",
-             "processors": [{"embed": {"model": "%s", "field_map": {"body": "body_vec"}, "batch_size": 32}}]}""".formatted(MODEL);
+            {"description": "CISI demo: the body's dense vector and token vectors",
+             "processors": [{"embed": {"model": "%s", "field_map": {"body": "body_vec"}, "batch_size": 32}},
+                            {"embed": {"model": "%s", "task": "token_embed", "field_map": {"body": "body_tokens"}, "batch_size": 32}}]}"""
+            .formatted(MODEL, MODEL);
     }
 
-    /** The index: BM25 on the body (English stopwords), a k-NN field for its vector, the model remembered in _meta. */
+    /**
+     * The index: BM25 on the body (English stopwords), a k-NN field for its vector (the model remembered in _meta), and
+     * a late_interaction field for its token vectors, kept out of _source.
+     */
     static String indexMapping() {
         return """
             {"settings": {"index.knn": true, "number_of_shards": 1, "number_of_replicas": 0, "default_pipeline": "%s",
                           "analysis": {"analyzer": {"english_stop": {"type": "standard", "stopwords": "_english_"}}}},
              "mappings": {"_meta": {"embedder": {"fields": {"body_vec": {"model": "%s"}}}},
+                          "_source": {"excludes": ["body_tokens"]},
                           "properties": {"title": {"type": "text", "analyzer": "english_stop"},
                                          "body": {"type": "text", "analyzer": "english_stop"},
                                          "body_vec": {"type": "knn_vector", "dimension": 384,
-                                                      "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"}}}}}"""
-            .formatted(PIPELINE, MODEL);
+                                                      "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"}},
+                                         "body_tokens": {"type": "late_interaction", "dims": 384, "model": "%s"}}}}"""
+            .formatted(PIPELINE, MODEL, MODEL);
     }
 
     /** The field of type {@code late_interaction} among the index's fields, if there is one: it adds a third column. */
@@ -111,14 +118,14 @@ public final class CisiDemo {
         check(Node.put("/" + INDEX, indexMapping()), "create index " + INDEX);
     }
 
-    /** Bulks of 64 documents through the pipeline, with a progress line on stderr. */
+    /** Bulks of 32 documents through the pipeline, with a progress line on stderr. */
     private static void ingest(Cisi cisi) {
         List<Map.Entry<String, String>> docs = new ArrayList<>(cisi.documents.entrySet());
         long start = System.nanoTime();
         int done = 0;
-        for (int i = 0; i < docs.size(); i += 64) {
+        for (int i = 0; i < docs.size(); i += 32) {
             StringBuilder bulk = new StringBuilder();
-            for (Map.Entry<String, String> d : docs.subList(i, Math.min(docs.size(), i + 64))) {
+            for (Map.Entry<String, String> d : docs.subList(i, Math.min(docs.size(), i + 32))) {
                 Map<String, Object> source = new LinkedHashMap<>();
                 source.put("title", title(d.getValue()));
                 source.put("body", d.getValue());
