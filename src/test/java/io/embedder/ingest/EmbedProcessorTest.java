@@ -163,7 +163,7 @@ class EmbedProcessorTest {
         List<IngestDocumentWrapper> out = run(processor(options(Map.of("title", "tokens"), Task.TOKEN_EMBED, Truncation.MODEL_DEFAULT, false, false)),
             List.of(doc(0, "{\"title\": \"kitten\"}")));
         List<?> tokens = out.get(0).getIngestDocument().getFieldValue("tokens", List.class);
-        assertEquals(3, tokens.size(), "[CLS] kitten [SEP]");
+        assertEquals(1, tokens.size(), "[CLS] kitten [SEP]: the special tokens are dropped");
         assertEquals(384, ((List<?>) tokens.get(0)).size());
     }
 
