@@ -194,9 +194,12 @@ do_start() {
     # a cluster member cannot be healthy alone: the caller waits once all members run
     if [ "$fg" = --no-wait ]; then echo "node $name started on $url"; return 0; fi
   fi
-  local deadline=$((SECONDS + 240))
+  local deadline=$((SECONDS + 240)) gone=0
   until [ "$(health "$port")" = 200 ]; do
-    if ! node_pids >/dev/null || [ $SECONDS -ge $deadline ]; then
+    # Between the launcher's JVM-options step and the server JVM there is a moment with no process of the node: only
+    # a node missing at three checks in a row has died (one miss used to stop a node that was still coming up).
+    if node_pids >/dev/null; then gone=0; else gone=$((gone + 1)); fi
+    if [ "$gone" -ge 3 ] || [ $SECONDS -ge $deadline ]; then
       log_tail 80
       do_stop >/dev/null
       die "node $name did not become healthy on $url"
