@@ -48,7 +48,9 @@ finish() {
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
-scripts/node.sh start test "$port"   # prints the log tail itself if the node does not come up
+# 2g: the README, ingest and late-interaction tests push token vectors (boxed floats in ingest documents) through
+# this one node; with 1g its real-memory circuit breaker tripped (429) when the machine was loaded and GC lagged
+EMBEDDER_HEAP=${EMBEDDER_HEAP:-2g} scripts/node.sh start test "$port"   # prints the log tail itself if the node does not come up
 node_up=1
 scripts/node.sh start test-noknn "$noknn_port"
 scripts/node.sh start test-multi1 "${multi_ports[0]}" --no-wait
