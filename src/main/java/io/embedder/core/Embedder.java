@@ -264,12 +264,8 @@ public final class Embedder implements Closeable {
         if (c != null) {
             return c;
         }
-        try {
-            directory(name);
-        } catch (EmbedderException unknown) {
-            return null;
-        }
-        return counters(name);
+        boolean onDisk = name != null && MODEL_NAME.matcher(name).matches() && Files.isDirectory(modelsDir.resolve(name));
+        return onDisk ? counters(name) : null;
     }
 
     private void checkOpen() {
