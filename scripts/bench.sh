@@ -2,7 +2,7 @@
 # Benchmarks against a real node "bench" on port ${EMBEDDER_BENCH_PORT:-9203} (default plugin zip: bge-small only).
 #   scripts/bench.sh query-latency [-Dbench.rounds=N]   text_knn vs knn with a precomputed vector, on CISI
 #   scripts/bench.sh load [-Dbench.minutes=3]            concurrent bulks (embed pipeline) and text_knn searches
-#   scripts/bench.sh ingest [-Dbench.rounds=3]           bulks through the embed pipeline: batch_size 1 against 32
+#   scripts/bench.sh ingest [-Dbench.words=N]            bulks through the embed pipeline by batch_size (1, 4, 32)
 # Results are printed and written to target/bench-*.md; record them in BENCHMARKS.md with the command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
