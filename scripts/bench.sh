@@ -5,7 +5,7 @@
 #   scripts/bench.sh rescore [-Dbench.rounds=N]         BM25 alone vs BM25 → MaxSim rescoring (windows 100, 1000) on CISI
 #   scripts/bench.sh maxsim [-Dbench.iterations=5]       JMH: the MaxSim kernel per storage type (no node)
 #   scripts/bench.sh first-request [-Dbench.rounds=N]    first request after a load on first use / after _load / warm
-#   scripts/bench.sh ingest-batch [-Dbench.rounds=3]     bulks through the embed pipeline: batch_size 1 against 32
+#   scripts/bench.sh ingest-batch [-Dbench.words=N]      bulks through the embed pipeline by batch_size (1, 4, 32)
 # Results are printed and written to target/bench-*.md; record them in BENCHMARKS.md with the command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -99,7 +99,8 @@ final class DocumentTexts {
                 Object storedValue = FieldTexts.valueAt(stored, target.getKey());
                 boolean sameShape = target.getValue() instanceof List<?> texts
                     ? storedValue instanceof List<?> vectors && vectors.size() == texts.size()
-                    : storedValue != null;
+                        && vectors.stream().allMatch(DocumentTexts::isVector)
+                    : isVector(storedValue);
                 complete &= sameShape;
                 target.setValue(storedValue);
             }
@@ -109,6 +110,12 @@ final class DocumentTexts {
             }
         }
         return reused;
+    }
+
+    /** A stored vector (a list of numbers) or token vectors (a list of those); anything else is embedded again. */
+    private static boolean isVector(Object value) {
+        return value instanceof List<?> list && !list.isEmpty()
+            && list.stream().allMatch(x -> x instanceof Number || (x instanceof List<?> token && !token.isEmpty()));
     }
 
     /** Texts still to embed, in order. */

@@ -11,10 +11,8 @@ import org.opensearch.ingest.IngestDocumentWrapper;
 import org.opensearch.ingest.Processor;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BiConsumer;
@@ -106,7 +104,8 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
         try {
             services.embedder().get().submit(options.model(), services.inference(), () -> {
                 try {
-                    checkDimensions(toEmbed);
+                    services.mappings().failMismatches(toEmbed, options, () -> options.dimensions() != null ? options.dimensions()
+                        : services.embedder().get().dimensions(options.model()));
                     embed(toEmbed);
                 } catch (Exception e) {
                     failAll(toEmbed, e);
@@ -119,41 +118,6 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
             failAll(toEmbed, rejected);
             docs.forEach(DocumentTexts::write);
             done.run();
-        }
-    }
-
-    /**
-     * Fails each document whose vector field is mapped as a {@code knn_vector} of another dimension than the model
-     * gives, before spending inference on it. Indices that do not exist yet are not checked.
-     */
-    private void checkDimensions(List<DocumentTexts> docs) {
-        Map<String, Optional<Integer>> mapped = new HashMap<>();
-        Integer modelDimensions = null;
-        for (DocumentTexts doc : docs) {
-            for (FieldTexts.Found text : doc.toEmbed()) {
-                String field = FieldTexts.fieldName(text.target());
-                Optional<Integer> dimension = mapped.computeIfAbsent(doc.index() + "\u0000" + field,
-                    k -> Optional.ofNullable(services.mappings().dimension(doc.index(), field)));
-                if (dimension.isEmpty()) {
-                    continue;
-                }
-                String where = "[" + TYPE + "] field [" + field + "] of index [" + doc.index() + "] is a knn_vector";
-                if (options.task() != Task.EMBED) {
-                    doc.fail(new IllegalArgumentException(where + " (one vector), but task [" + options.task().id()
-                        + "] gives one vector per token"));
-                    break;
-                }
-                if (modelDimensions == null) {
-                    modelDimensions = options.dimensions() != null ? options.dimensions()
-                        : services.embedder().get().dimensions(options.model());
-                }
-                if (!dimension.get().equals(modelDimensions)) {
-                    doc.fail(new IllegalArgumentException(where + " of dimension [" + dimension.get() + "], but model ["
-                        + options.model() + "]" + (options.dimensions() != null ? " with [dimensions] " + options.dimensions() : "")
-                        + " gives " + modelDimensions + " dimensions"));
-                    break;
-                }
-            }
         }
     }
 

@@ -63,8 +63,10 @@ final class ExistingVectors {
         stored.fetch(refs, fields(fieldMap), sources -> {
             int reused = 0;
             for (int i = 0; i < lookedUp.size(); i++) {
-                if (sources.get(i) != null) {
-                    reused += lookedUp.get(i).reuse(sources.get(i));
+                try {
+                    reused += sources.get(i) == null ? 0 : lookedUp.get(i).reuse(sources.get(i));
+                } catch (RuntimeException unexpectedShape) {
+                    // whatever the stored document holds, the worst outcome is embedding this one again
                 }
             }
             counter.add(reused);
@@ -93,7 +95,7 @@ final class ExistingVectors {
                 request.add(new MultiGetRequest.Item(doc.index(), doc.id()).routing(doc.routing())
                     .fetchSourceContext(new FetchSourceContext(true, fields, null)));
             }
-            client.get().multiGet(request, new ActionListener<>() {
+            ActionListener<MultiGetResponse> listener = new ActionListener<>() {
                 @Override
                 public void onResponse(MultiGetResponse response) {
                     List<Map<String, Object>> sources;
@@ -114,7 +116,12 @@ final class ExistingVectors {
                 public void onFailure(Exception e) {
                     answer(callbacks, () -> done.accept(nothing(docs.size())));
                 }
-            });
+            };
+            try {
+                client.get().multiGet(request, listener);
+            } catch (RuntimeException refused) {
+                listener.onFailure(refused);
+            }
         };
     }
 

@@ -1,16 +1,22 @@
 package io.embedder.ingest;
 
+import io.embedder.core.Task;
 import org.opensearch.cluster.metadata.IndexAbstraction;
 import org.opensearch.cluster.metadata.IndexMetadata;
 import org.opensearch.cluster.metadata.MappingMetadata;
 import org.opensearch.cluster.metadata.Metadata;
 
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
 /**
  * The {@code dimension} of a {@code knn_vector} field (k-NN plugin) as mapped in an index, read from the cluster
- * state this node has: the {@code embed} processor checks its vectors against it before embedding.
+ * state this node has: the {@code embed} processor checks its vectors against it before embedding, so a wrong size
+ * is an error for the document, never a silent truncation.
  */
 final class KnnMappings {
 
@@ -20,6 +26,41 @@ final class KnnMappings {
 
     KnnMappings(Supplier<Metadata> metadata) {
         this.metadata = metadata;
+    }
+
+    /**
+     * Fails each document whose vector field is mapped as a {@code knn_vector} of another dimension than the model
+     * gives ({@code modelDimensions}, asked at most once and only when such a field is found), or that would put token
+     * vectors into one; called before inference, so nothing is spent on them.
+     */
+    void failMismatches(List<DocumentTexts> docs, EmbedOptions options, IntSupplier modelDimensions) {
+        Map<String, Optional<Integer>> mapped = new HashMap<>();
+        Integer outputDimensions = null;
+        for (DocumentTexts doc : docs) {
+            for (FieldTexts.Found text : doc.toEmbed()) {
+                String field = FieldTexts.fieldName(text.target());
+                Optional<Integer> dimension = mapped.computeIfAbsent(doc.index() + "\u0000" + field,
+                    k -> Optional.ofNullable(dimension(doc.index(), field)));
+                if (dimension.isEmpty()) {
+                    continue;
+                }
+                String where = "[" + EmbedProcessor.TYPE + "] field [" + field + "] of index [" + doc.index() + "] is a knn_vector";
+                if (options.task() != Task.EMBED) {
+                    doc.fail(new IllegalArgumentException(where + " (one vector), but task [" + options.task().id()
+                        + "] gives one vector per token"));
+                    break;
+                }
+                if (outputDimensions == null) {
+                    outputDimensions = modelDimensions.getAsInt();
+                }
+                if (!dimension.get().equals(outputDimensions)) {
+                    doc.fail(new IllegalArgumentException(where + " of dimension [" + dimension.get() + "], but model [" + options.model() + "]"
+                        + (options.dimensions() != null ? " with [dimensions] " + options.dimensions() : "") + " gives " + outputDimensions
+                        + " dimensions"));
+                    break;
+                }
+            }
+        }
     }
 
     /**

@@ -257,6 +257,16 @@ class EmbedProcessorTest {
     }
 
     @Test
+    void aVectorFieldThatCannotBeSetFailsItsDocument() {
+        TestData.assumeModel(MODEL);
+        List<IngestDocumentWrapper> out = run(processor(options(Map.of("body", "meta.vec"))),
+            List.of(doc(0, "{\"body\": \"a cat\", \"meta\": \"a string\"}"), doc(1, "{\"body\": \"a dog\"}")));
+        assertEquals("[embed] cannot write the vectors of document [d0]: cannot set [vec] with parent object of type [java.lang.String] as part of path [meta.vec]", out.get(0).getException().getMessage());
+        assertEquals("a string", out.get(0).getIngestDocument().getFieldValue("meta", String.class));
+        assertSameVector(alone("a dog"), out.get(1).getIngestDocument().getFieldValue("meta.vec", Object.class));
+    }
+
+    @Test
     void executeRunsOneDocumentThroughTheSamePath() {
         TestData.assumeModel(MODEL);
         EmbedProcessor p = processor(options(Map.of("body", "vec")));

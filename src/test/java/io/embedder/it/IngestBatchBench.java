@@ -10,26 +10,33 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Bulk indexing through the {@code embed} pipeline, one inference call per document ({@code batch_size} 1) against
- * one per batch of 32 documents (the default): the first -Dbench.docs CISI abstracts (default 480) in bulks of
- * -Dbench.bulk documents (default 96), sent one bulk at a time, into a fresh one-shard index per pass; the two
- * settings alternate for -Dbench.rounds rounds (default 3) after an untimed warm-up pass of each. Reports documents
- * per second per pass, medians and their ratio. Not a test: run by scripts/bench.sh ingest-batch.
+ * Bulk indexing through the {@code embed} pipeline with several {@code batch_size} (documents per inference call,
+ * -Dbench.batch_sizes, default 1,4,32): the first -Dbench.docs CISI abstracts (default 240), cut to their first
+ * -Dbench.words words when given (0: whole abstracts), in bulks of -Dbench.bulk documents (default 48) sent one at a
+ * time, into a fresh one-shard index per pass; the settings alternate for -Dbench.rounds rounds (default 3) after an
+ * untimed warm-up pass of each. Reports documents per second per pass, medians, and each median's ratio to the
+ * first setting's. Not a test: run by scripts/bench.sh ingest-batch.
  */
 class IngestBatchBench {
 
     private static final String INDEX = "bench-ingest-batch";
 
     @Test
-    void batchedAgainstOneDocumentPerCall() throws Exception {
-        int docs = Integer.getInteger("bench.docs", 480);
-        int bulkSize = Integer.getInteger("bench.bulk", 96);
+    void documentsPerInferenceCall() throws Exception {
+        int docs = Integer.getInteger("bench.docs", 240);
+        int bulkSize = Integer.getInteger("bench.bulk", 48);
         int rounds = Integer.getInteger("bench.rounds", 3);
+        int words = Integer.getInteger("bench.words", 0);
         Cisi cisi = Cisi.read();
-        List<String> texts = new ArrayList<>(cisi.documents.values()).subList(0, docs);
+        List<String> texts = new ArrayList<>();
+        for (String text : new ArrayList<>(cisi.documents.values()).subList(0, docs)) {
+            String[] w = text.split(" ");
+            texts.add(words > 0 && w.length > words ? String.join(" ", List.of(w).subList(0, words)) : text);
+        }
         Map<String, Integer> batchSizes = new LinkedHashMap<>();
-        batchSizes.put("batch_size 1", 1);
-        batchSizes.put("batch_size 32 (default)", 32);
+        for (String size : System.getProperty("bench.batch_sizes", "1,4,32").split(",")) {
+            batchSizes.put("batch_size " + size, Integer.parseInt(size.trim()));
+        }
         batchSizes.forEach((name, size) -> Ingest.createPipeline("bench-batch-" + size,
             "{\"embed\": {\"model\": \"bge-small-en-v1.5\", \"field_map\": {\"body\": \"vec\"}, \"batch_size\": " + size + "}}"));
 
@@ -45,16 +52,12 @@ class IngestBatchBench {
         }
         Node.delete("/" + INDEX);
 
-        List<String> lines = new ArrayList<>(List.of("| pipeline (" + docs + " CISI abstracts, bulks of " + bulkSize + ") | docs/s per pass | median docs/s |",
-            "| --- | --- | --- |"));
-        Map<String, Double> medians = new LinkedHashMap<>();
-        rates.forEach((name, r) -> {
-            double median = median(r);
-            medians.put(name, median);
-            lines.add(String.format("| %s | %s | %.1f |", name, String.join(", ", r.stream().map(x -> String.format("%.1f", x)).toList()), median));
-        });
-        List<Double> m = new ArrayList<>(medians.values());
-        lines.add(String.format("| ratio batched / one per call | | %.2f× |", m.get(1) / m.get(0)));
+        String what = docs + " CISI abstracts" + (words > 0 ? " cut to " + words + " words" : "") + ", bulks of " + bulkSize;
+        List<String> lines = new ArrayList<>(List.of("| pipeline (" + what + ") | docs/s per pass | median docs/s | ratio to the first |",
+            "| --- | --- | --- | --- |"));
+        double first = median(rates.values().iterator().next());
+        rates.forEach((name, r) -> lines.add(String.format("| %s | %s | %.1f | %.2f× |", name,
+            String.join(", ", r.stream().map(x -> String.format("%.1f", x)).toList()), median(r), median(r) / first)));
         String report = String.join("\n", lines) + "\n";
         System.out.println(report);
         Files.writeString(Path.of("target/bench-ingest-batch.md"), report);
