@@ -5,6 +5,7 @@ import io.embedder.core.Embedder;
 import io.embedder.core.EmbedderException;
 import io.embedder.core.Role;
 import io.embedder.core.Task;
+import io.embedder.core.lateinteraction.TokenOptions;
 import io.embedder.core.model.ModelSpec;
 import io.embedder.core.runtime.Truncation;
 import org.opensearch.ingest.ConfigurationUtils;
@@ -19,11 +20,14 @@ import java.util.Map;
  * the same values with the same messages.
  */
 record EmbedOptions(String model, List<FieldMapping> fieldMap, Task task, Integer dimensions, Boolean normalize, Truncation truncation,
-                    boolean ignoreMissing, boolean skipExisting) {
+                    TokenOptions tokens, boolean ignoreMissing, boolean skipExisting) {
+
+    /** Options of task {@code token_embed} the processor takes, as {@code _embed} names them. */
+    static final List<String> TOKEN_OPTIONS = List.of(TokenOptions.DROP_SPECIAL_TOKENS, TokenOptions.DROP_PUNCTUATION, TokenOptions.POOL_FACTOR);
 
     /** The request for {@code texts}: always the document role. */
     EmbedParams params(List<String> texts) {
-        return new EmbedParams(texts, task, Role.DOCUMENT, normalize, dimensions, truncation);
+        return new EmbedParams(texts, task, Role.DOCUMENT, normalize, dimensions, truncation, tokens);
     }
 
     /** Reads (and removes) the options from {@code config}. */
@@ -36,6 +40,13 @@ record EmbedOptions(String model, List<FieldMapping> fieldMap, Task task, Intege
         Object truncateValue = ConfigurationUtils.readOptionalObject(config, "truncate_prompt_tokens");
         boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(EmbedProcessor.TYPE, tag, config, "ignore_missing", false);
         boolean skipExisting = ConfigurationUtils.readBooleanProperty(EmbedProcessor.TYPE, tag, config, "skip_existing", false);
+        Map<String, Object> tokenValues = new HashMap<>();
+        for (String key : TOKEN_OPTIONS) {
+            Object value = ConfigurationUtils.readOptionalObject(config, key);
+            if (value != null) {
+                tokenValues.put(key, value);
+            }
+        }
         if (config.containsKey("role")) {
             throw invalid(tag, "role", "is always [document] when indexing (the model's document prompt); remove it");
         }
@@ -53,6 +64,7 @@ record EmbedOptions(String model, List<FieldMapping> fieldMap, Task task, Intege
         if (dimensions != null && task != Task.EMBED) {
             throw invalid(tag, "dimensions", "is accepted by task [embed] only");
         }
+        TokenOptions tokens = tokenOptions(tag, task, tokenValues);
 
         ModelSpec spec;
         try {
@@ -72,7 +84,22 @@ record EmbedOptions(String model, List<FieldMapping> fieldMap, Task task, Intege
             throw invalid(tag, "truncate_prompt_tokens", "[" + last.tokens() + "] must be less than model [" + model + "]'s max_tokens ["
                 + spec.maxTokens().value() + "]");
         }
-        return new EmbedOptions(model, fieldMap, task, dimensions, normalize, truncation, ignoreMissing, skipExisting);
+        return new EmbedOptions(model, fieldMap, task, dimensions, normalize, truncation, tokens, ignoreMissing, skipExisting);
+    }
+
+    /** {@code drop_special_tokens}, {@code drop_punctuation} and {@code pool_factor}: task token_embed only, checked as {@code _embed} does. */
+    private static TokenOptions tokenOptions(String tag, Task task, Map<String, Object> values) {
+        for (String key : TOKEN_OPTIONS) {
+            if (values.containsKey(key) && task != Task.TOKEN_EMBED) {
+                throw invalid(tag, key, "is accepted by task [token_embed] only");
+            }
+        }
+        try {
+            return TokenOptions.parse(values);
+        } catch (EmbedderException e) {
+            String key = TOKEN_OPTIONS.stream().filter(k -> e.getMessage().startsWith("[" + k + "] ")).findFirst().orElseThrow(() -> e);
+            throw invalid(tag, key, e.getMessage().substring(key.length() + 3));
+        }
     }
 
     /** Validates one embedder parameter as {@code _embed} does; the message loses its own "[name] " prefix, re-added by the exception. */

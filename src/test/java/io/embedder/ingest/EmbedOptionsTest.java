@@ -3,6 +3,7 @@ package io.embedder.ingest;
 import io.embedder.core.Embedder;
 import io.embedder.core.Role;
 import io.embedder.core.Task;
+import io.embedder.core.lateinteraction.TokenOptions;
 import io.embedder.core.TestData;
 import io.embedder.core.runtime.Truncation;
 import org.junit.jupiter.api.AfterAll;
@@ -55,11 +56,11 @@ class EmbedOptionsTest {
             {"model": "bge-small-en-v1.5", "field_map": {"body": "vec", "chunks": {"text": "vec"}}, "normalize": false,
              "truncate_prompt_tokens": 100, "ignore_missing": true, "skip_existing": true}""");
         assertEquals(new EmbedOptions("bge-small-en-v1.5", List.of(new FieldMapping("body", "vec"), new FieldMapping("chunks.text", "chunks.vec")),
-            Task.EMBED, null, false, new Truncation.KeepLast(100), true, true), o);
+            Task.EMBED, null, false, new Truncation.KeepLast(100), TokenOptions.DEFAULT, true, true), o);
         assertEquals(Role.DOCUMENT, o.params(List.of("x")).role());
         EmbedOptions defaults = read("{\"field_map\": {\"body\": \"vec\"}, \"task\": \"token_embed\", \"truncate_prompt_tokens\": \"none\"}");
         assertEquals(new EmbedOptions("bge-small-en-v1.5", List.of(new FieldMapping("body", "vec")), Task.TOKEN_EMBED, null, null,
-            Truncation.NONE, false, false), defaults);
+            Truncation.NONE, TokenOptions.DEFAULT, false, false), defaults);
         assertEquals(384, read("{\"field_map\": {\"body\": \"vec\"}, \"dimensions\": 384}").dimensions(), "the full size is allowed");
     }
 
@@ -92,6 +93,32 @@ class EmbedOptionsTest {
         assertEquals("[dimensions] is accepted by task [embed] only", error("{" + map + "\"task\": \"token_embed\", \"dimensions\": 384}", "dimensions"));
         assertEquals("[role] is always [document] when indexing (the model's document prompt); remove it",
             error("{" + map + "\"role\": \"query\"}", "role"));
+    }
+
+    @Test
+    void tokenOptionsGoToTheRequestOfTaskTokenEmbed() {
+        TestData.assumeModel("bge-small-en-v1.5");
+        EmbedOptions o = read("""
+            {"field_map": {"body": "tokens"}, "task": "token_embed", "drop_special_tokens": false, "drop_punctuation": true,
+             "pool_factor": 2}""");
+        assertEquals(new TokenOptions(false, true, 2), o.tokens());
+        assertEquals(new TokenOptions(false, true, 2), o.params(List.of("x")).tokens());
+        assertEquals(TokenOptions.DEFAULT, read("{\"field_map\": {\"body\": \"tokens\"}, \"task\": \"token_embed\"}").tokens());
+    }
+
+    @Test
+    void tokenOptionErrors() {
+        String map = "\"field_map\": {\"body\": \"vec\"}, ";
+        assertEquals("[pool_factor] is accepted by task [token_embed] only", error("{" + map + "\"pool_factor\": 2}", "pool_factor"));
+        assertEquals("[drop_punctuation] is accepted by task [token_embed] only",
+            error("{" + map + "\"drop_punctuation\": true}", "drop_punctuation"));
+        assertEquals("[drop_special_tokens] is accepted by task [token_embed] only",
+            error("{" + map + "\"drop_special_tokens\": false}", "drop_special_tokens"));
+        String tokens = map + "\"task\": \"token_embed\", ";
+        assertEquals("[pool_factor] must be an integer from 1 to 64, got [0]", error("{" + tokens + "\"pool_factor\": 0}", "pool_factor"));
+        assertEquals("[pool_factor] must be an integer from 1 to 64, got [1.5]", error("{" + tokens + "\"pool_factor\": 1.5}", "pool_factor"));
+        assertEquals("[drop_punctuation] must be true or false, got [yes]",
+            error("{" + tokens + "\"drop_punctuation\": \"yes\"}", "drop_punctuation"));
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.embedder.core.EmbedParams;
 import io.embedder.core.Embedder;
 import io.embedder.core.Role;
 import io.embedder.core.Task;
+import io.embedder.core.lateinteraction.TokenOptions;
 import io.embedder.core.TestData;
 import io.embedder.core.pooling.VectorOps;
 import io.embedder.core.runtime.LoadedModel;
@@ -56,7 +57,7 @@ class EmbedProcessorTest {
 
     static EmbedOptions options(Map<String, String> fieldMap, Task task, Truncation truncation, boolean ignoreMissing, boolean skipExisting) {
         return new EmbedOptions(MODEL, fieldMap.entrySet().stream().map(e -> new FieldMapping(e.getKey(), e.getValue())).toList(), task, null,
-            null, truncation, ignoreMissing, skipExisting);
+            null, truncation, TokenOptions.DEFAULT, ignoreMissing, skipExisting);
     }
 
     static EmbedOptions options(Map<String, String> fieldMap) {
@@ -165,6 +166,26 @@ class EmbedProcessorTest {
         List<?> tokens = out.get(0).getIngestDocument().getFieldValue("tokens", List.class);
         assertEquals(1, tokens.size(), "[CLS] kitten [SEP]: the special tokens are dropped");
         assertEquals(384, ((List<?>) tokens.get(0)).size());
+    }
+
+    @Test
+    void tokenOptionsReachTheEmbedder() {
+        TestData.assumeModel(MODEL);
+        String text = "The cat, the dog; and the bird.";
+        TokenOptions tokens = new TokenOptions(false, true, 2);
+        EmbedOptions base = options(Map.of("body", "tokens"), Task.TOKEN_EMBED, Truncation.MODEL_DEFAULT, false, false);
+        EmbedOptions withTokens = new EmbedOptions(base.model(), base.fieldMap(), base.task(), null, null, base.truncation(), tokens, false, false);
+        List<IngestDocumentWrapper> out = run(processor(withTokens), List.of(body(0, text)));
+        float[][] expected = shared.embed(MODEL, new EmbedParams(List.of(text), Task.TOKEN_EMBED, Role.DOCUMENT, null, null,
+            Truncation.MODEL_DEFAULT, tokens)).tokens().get(0);
+        float[][] defaults = shared.embed(MODEL, new EmbedParams(List.of(text), Task.TOKEN_EMBED, Role.DOCUMENT, null, null,
+            Truncation.MODEL_DEFAULT, TokenOptions.DEFAULT)).tokens().get(0);
+        List<?> actual = out.get(0).getIngestDocument().getFieldValue("tokens", List.class);
+        assertEquals(expected.length, actual.size());
+        assertTrue(actual.size() < defaults.length, "pooled: " + actual.size() + " vectors, against " + defaults.length + " by default");
+        for (int i = 0; i < expected.length; i++) {
+            assertSameVector(expected[i], actual.get(i));
+        }
     }
 
     @Test
@@ -292,7 +313,7 @@ class EmbedProcessorTest {
         Files.writeString(dir.resolve("embedder-model.json"), "{\"pooling\": \"cls\", \"normalize\": true, \"max_tokens\": 8}");
         try (Embedder embedder = new Embedder(models, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1), Path.of("target/djl-cache"))) {
             EmbedOptions options = new EmbedOptions("broken", List.of(new FieldMapping("body", "vec")), Task.EMBED, null, null,
-                Truncation.MODEL_DEFAULT, false, false);
+                Truncation.MODEL_DEFAULT, TokenOptions.DEFAULT, false, false);
             List<IngestDocumentWrapper> out = run(processor(options, embedder, Runnable::run, Metadata.EMPTY_METADATA, null),
                 List.of(body(0, "a"), body(1, 7), body(2, "b")));
             assertEquals("[embed] field [body] of document [d1] must be a string or an array of strings, got number [7]",
