@@ -2,6 +2,7 @@ package io.embedder.query;
 
 import io.embedder.core.lateinteraction.ElementType;
 import io.embedder.core.lateinteraction.MaxSimScorer;
+import io.embedder.core.lateinteraction.PreparedQuery;
 import io.embedder.core.lateinteraction.TokenVectors;
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.DocValues;
@@ -71,6 +72,7 @@ public final class MaxSimQuery extends Query {
     @Override
     public Weight createWeight(IndexSearcher searcher, ScoreMode scoreMode, float boost) throws IOException {
         Weight filterWeight = filter == null ? null : searcher.createWeight(filter, ScoreMode.COMPLETE_NO_SCORES, 1f);
+        PreparedQuery prepared = new PreparedQuery(vectors, elementType); // once per search: each segment gets its own scorer
         return new Weight(this) {
             @Override
             public ScorerSupplier scorerSupplier(LeafReaderContext context) throws IOException {
@@ -86,7 +88,7 @@ public final class MaxSimQuery extends Query {
                     }
                     iterator = ConjunctionUtils.intersectIterators(List.of(values, filterScorer.get(Long.MAX_VALUE).iterator()));
                 }
-                return new DefaultScorerSupplier(new MaxSimDocScorer(values, iterator, new MaxSimScorer(vectors, elementType), boost));
+                return new DefaultScorerSupplier(new MaxSimDocScorer(values, iterator, prepared.scorer(), boost));
             }
 
             @Override

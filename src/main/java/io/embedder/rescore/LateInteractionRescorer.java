@@ -2,6 +2,7 @@ package io.embedder.rescore;
 
 import io.embedder.core.lateinteraction.ElementType;
 import io.embedder.core.lateinteraction.MaxSimScorer;
+import io.embedder.core.lateinteraction.PreparedQuery;
 import io.embedder.core.lateinteraction.TokenVectors;
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.LeafReaderContext;
@@ -41,6 +42,7 @@ public final class LateInteractionRescorer implements Rescorer {
         final float[][] vectors;
         final float queryWeight;
         final float rescoreWeight;
+        private PreparedQuery prepared;
 
         Context(int windowSize, String field, ElementType elementType, float[][] vectors, float queryWeight, float rescoreWeight) {
             super(windowSize, INSTANCE);
@@ -49,6 +51,14 @@ public final class LateInteractionRescorer implements Rescorer {
             this.vectors = vectors;
             this.queryWeight = queryWeight;
             this.rescoreWeight = rescoreWeight;
+        }
+
+        /** The query prepared once for this shard's rescoring and explanations (a shard's search runs on one thread). */
+        PreparedQuery prepared() {
+            if (prepared == null) {
+                prepared = new PreparedQuery(vectors, elementType);
+            }
+            return prepared;
         }
     }
 
@@ -118,7 +128,7 @@ public final class LateInteractionRescorer implements Rescorer {
         Reader(IndexSearcher searcher, Context ctx) {
             this.leaves = searcher.getIndexReader().leaves();
             this.ctx = ctx;
-            this.scorer = ctx.field == null ? null : new MaxSimScorer(ctx.vectors, ctx.elementType);
+            this.scorer = ctx.field == null ? null : ctx.prepared().scorer();
         }
 
         boolean advance(int doc) throws IOException {
