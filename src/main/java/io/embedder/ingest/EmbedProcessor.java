@@ -167,22 +167,15 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
         List<Object> out = new ArrayList<>(to - from);
         for (int i = from; i < to; i++) {
             if (result.task() == Task.EMBED) {
-                out.add(floats(result.vectors().get(i)));
+                out.add(new FloatList(result.vectors().get(i)));
             } else {
-                List<List<Float>> tokens = new ArrayList<>();
-                for (float[] token : result.tokens().get(i)) {
-                    tokens.add(floats(token));
+                float[][] vectors = result.tokens().get(i);
+                List<List<Float>> tokens = new ArrayList<>(vectors.length);
+                for (float[] token : vectors) {
+                    tokens.add(new FloatList(token));
                 }
                 out.add(tokens);
             }
-        }
-        return out;
-    }
-
-    private static List<Float> floats(float[] v) {
-        List<Float> out = new ArrayList<>(v.length);
-        for (float x : v) {
-            out.add(x);
         }
         return out;
     }
