@@ -3,6 +3,7 @@ package io.embedder.core;
 import io.embedder.core.model.ModelSpec;
 import io.embedder.core.model.ModelSpecReader;
 import io.embedder.core.runtime.DjlEnvironment;
+import io.embedder.core.runtime.InferenceScheduler;
 import io.embedder.core.runtime.LoadedModel;
 
 import java.io.Closeable;
@@ -13,22 +14,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The node's one embedder: model directories under {@code modelsDir}, each loaded on first use and then shared.
- * Thread-safe. Has no OpenSearch types, so it is tested alone.
+ * The node's one embedder: model directories under {@code modelsDir}, each loaded on first use and then shared (one
+ * copy per model whatever the number of callers). All native work runs on its {@link InferenceScheduler}'s threads,
+ * which batch texts across concurrent requests and serve query-role texts first. Thread-safe. Has no OpenSearch
+ * types, so it is tested alone.
  */
 public final class Embedder implements Closeable {
 
@@ -40,7 +37,7 @@ public final class Embedder implements Closeable {
     private final Map<String, LoadedModel> loaded = new ConcurrentHashMap<>();
     private final LongAdder inferences = new LongAdder();
     private final LongAdder textsEmbedded = new LongAdder();
-    private final ExecutorService nativeThreads;
+    private final InferenceScheduler scheduler;
     private volatile boolean closed;
 
     /**
@@ -54,12 +51,7 @@ public final class Embedder implements Closeable {
         this.modelsDir = modelsDir.toAbsolutePath().normalize();
         this.limits = limits;
         DjlEnvironment.configure(nativeCacheDir);
-        AtomicInteger n = new AtomicInteger();
-        this.nativeThreads = Executors.newFixedThreadPool(Math.max(1, limits.inferenceThreads()), r -> {
-            Thread t = new Thread(null, r, "embedder-native-" + n.incrementAndGet(), NATIVE_STACK_BYTES);
-            t.setDaemon(true);
-            return t;
-        });
+        this.scheduler = new InferenceScheduler(limits.inferenceThreads(), limits.queryThreads(), limits, NATIVE_STACK_BYTES);
     }
 
     public Path modelsDir() {
@@ -91,7 +83,15 @@ public final class Embedder implements Closeable {
 
     /** The model, loaded on first use (on a native thread); a failed load is not cached, so a fixed directory loads next time. */
     public LoadedModel model(String name) {
-        return onNativeThread(() -> loadedOrLoad(name));
+        return await(load(name, null));
+    }
+
+    private CompletableFuture<LoadedModel> load(String name, Role role) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("the embedder is closed"));
+        }
+        LoadedModel model = loaded.get(name);
+        return model != null ? CompletableFuture.completedFuture(model) : scheduler.call(() -> loadedOrLoad(name), role);
     }
 
     /** Must run on a native thread: loading creates the ONNX session. */
@@ -108,37 +108,38 @@ public final class Embedder implements Closeable {
     }
 
     /**
-     * Embeds on one of the embedder's native threads (large stacks), loading the model first if needed; the caller
-     * waits. Callers bound the concurrency (the node's {@code embedder} thread pool does).
+     * Embeds on the embedder's native threads (large stacks), loading the model first if needed; the caller waits.
+     * Callers bound the concurrency (the node's {@code embedder} thread pools do).
      */
     public Embeddings embed(String model, EmbedParams params) {
-        Embeddings result = onNativeThread(() -> loadedOrLoad(model).embed(params));
-        inferences.increment();
-        textsEmbedded.add(params.texts().size());
-        return result;
+        return await(embedAsync(model, params));
     }
 
-    private <T> T onNativeThread(Callable<T> work) {
-        if (closed) {
-            throw new IllegalStateException("the embedder is closed");
-        }
-        Future<T> future;
-        try {
-            future = nativeThreads.submit(work);
-        } catch (RejectedExecutionException e) {
-            throw new IllegalStateException("the embedder is closed", e);
-        }
+    /** {@link #embed} without waiting: completes on a native thread once the request's last text is embedded. */
+    public CompletableFuture<Embeddings> embedAsync(String model, EmbedParams params) {
+        return load(model, params.role()).thenCompose(m -> scheduler.embed(m, params)).whenComplete((result, failure) -> {
+            if (failure == null) {
+                inferences.increment();
+                textsEmbedded.add(params.texts().size());
+            }
+        });
+    }
+
+    private static <T> T await(CompletableFuture<T> future) {
         try {
             return future.get();
         } catch (InterruptedException e) {
-            future.cancel(true);
             Thread.currentThread().interrupt();
             throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "interrupted while embedding", e);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
+            Throwable cause = e.getCause() instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
+            if (cause instanceof RuntimeException r) {
                 throw r;
             }
-            throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "embedding failed: " + e.getCause(), e.getCause());
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "embedding failed: " + cause, cause);
         }
     }
 
@@ -166,14 +167,7 @@ public final class Embedder implements Closeable {
     @Override
     public void close() {
         closed = true;
-        nativeThreads.shutdown();
-        try {
-            if (!nativeThreads.awaitTermination(30, TimeUnit.SECONDS)) {
-                nativeThreads.shutdownNow();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        scheduler.close();
         List<RuntimeException> failures = new ArrayList<>();
         for (String name : List.copyOf(loaded.keySet())) {
             LoadedModel model = loaded.remove(name);

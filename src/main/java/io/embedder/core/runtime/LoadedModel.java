@@ -11,7 +11,6 @@ import io.embedder.core.pooling.PoolingKernels;
 import io.embedder.core.pooling.VectorOps;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -22,10 +21,46 @@ import java.util.Map;
 public final class LoadedModel implements AutoCloseable {
 
     /**
-     * Batching limits, ONNX threads per call, the largest ONNX file a model may have ({@code maxModelBytes}), and how
-     * many calls may run native code at once ({@code inferenceThreads}).
+     * Batching limits ({@code maxBatchSize} texts and {@code tokenBudget} padded tokens per ONNX run), ONNX Runtime
+     * threads per run, the largest ONNX file a model may have ({@code maxModelBytes}), how many batches run at once
+     * ({@code inferenceThreads}), how many more threads run only query-role work ({@code queryThreads}), and how long
+     * a document-role batch that is not full may wait for more texts ({@code maxWaitMicros}).
      */
-    public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads) {}
+    public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
+                         int queryThreads, long maxWaitMicros) {
+
+        public static final int DEFAULT_MAX_BATCH_SIZE = 32;
+        public static final int DEFAULT_TOKEN_BUDGET = 512;
+        public static final int DEFAULT_QUERY_THREADS = 1;
+        public static final long DEFAULT_MAX_WAIT_MICROS = 2000;
+        public static final long DEFAULT_MAX_MODEL_BYTES = 2L << 30;
+
+        public Limits {
+            if (maxBatchSize < 1 || tokenBudget < 1 || intraOpThreads < 1 || inferenceThreads < 1 || queryThreads < 0 || maxWaitMicros < 0) {
+                throw new IllegalArgumentException("invalid limits " + maxBatchSize + ", " + tokenBudget + ", " + intraOpThreads + ", "
+                    + inferenceThreads + ", " + queryThreads + ", " + maxWaitMicros);
+            }
+        }
+
+        /** With the default query threads and wait. */
+        public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads) {
+            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS);
+        }
+
+        /**
+         * Inference threads that fill the cores without oversubscribing them: {@code cores / intraOpThreads} (at least
+         * one), each running one batch at a time with {@code intraOpThreads} ONNX Runtime threads.
+         */
+        public static int defaultInferenceThreads(int cores, int intraOpThreads) {
+            return Math.max(1, cores / intraOpThreads);
+        }
+
+        /** The defaults for this machine (one ONNX thread per batch, as many batches at once as cores). */
+        public static Limits defaults() {
+            return new Limits(DEFAULT_MAX_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, 1, DEFAULT_MAX_MODEL_BYTES,
+                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS);
+        }
+    }
 
     /** ONNX Runtime holds about this many times the graph's file size in native memory once loaded. */
     static final int NATIVE_MEMORY_FACTOR = 2;
@@ -38,7 +73,8 @@ public final class LoadedModel implements AutoCloseable {
 
     /** The part of the ONNX session the pipeline uses; a seam for tests. */
     public interface Encoder extends AutoCloseable {
-        HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq);
+        /** Runs the padded {@code [batch, seq]} inputs in {@code buffers}, writing the output into {@code buffers.output()}. */
+        HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim);
 
         @Override
         void close();
@@ -79,8 +115,8 @@ public final class LoadedModel implements AutoCloseable {
         probeVocabulary(spec, onnx, tokenizer);
         return new LoadedModel(spec, tokenizer, new Encoder() {
             @Override
-            public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
-                return onnx.run(ids, mask, types, batch, seq);
+            public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
+                return onnx.run(buffers, batch, seq, dim);
             }
 
             @Override
@@ -123,9 +159,13 @@ public final class LoadedModel implements AutoCloseable {
         if (spec.maxTokenId() < 0) {
             return;
         }
-        long[] ids = {spec.maxTokenId()};
+        BatchBuffers buffers = new BatchBuffers();
+        int dims = onnx.declaredDimensions() > 0 ? onnx.declaredDimensions() : spec.dimensions().value();
+        buffers.reset(1, dims);
+        buffers.ids().put(0, spec.maxTokenId());
+        buffers.mask().put(0, 1L);
         try {
-            onnx.run(ids, new long[] {1}, new long[] {0}, 1, 1);
+            onnx.run(buffers, 1, 1, dims);
         } catch (EmbedderException e) {
             tokenizer.close();
             onnx.close();
@@ -159,10 +199,42 @@ public final class LoadedModel implements AutoCloseable {
         return spec.defaultPromptName() == null ? "" : prompts.get(spec.defaultPromptName());
     }
 
-    /** Embeds the texts of {@code params} after checking the parameters against this model. */
+    /**
+     * Embeds the texts of {@code params} on the calling thread, after checking the parameters against this model:
+     * identical texts once, batches cut from the length-sorted texts by {@link #limits()}. The embedder's scheduler
+     * does the same across concurrent requests.
+     */
     public Embeddings embed(EmbedParams params) {
+        EmbedRequest request = new EmbedRequest(this, params);
+        int[] lengths = new int[request.size()];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = request.text(i).length();
+        }
+        BatchBuffers buffers = new BatchBuffers();
+        for (int[] batch : BatchPlanner.plan(lengths, limits.maxBatchSize(), limits.tokenBudget())) {
+            List<TokenizedText> texts = new ArrayList<>(batch.length);
+            for (int i : batch) {
+                texts.add(request.text(i));
+            }
+            HiddenStates states = run(texts, buffers);
+            for (int row = 0; row < batch.length; row++) {
+                request.accept(batch[row], states, row);
+            }
+        }
+        return request.result().join();
+    }
+
+    Limits limits() {
+        return limits;
+    }
+
+    /**
+     * Checks a request's task and dimensions against this model; returns the output size of task embed.
+     *
+     * @throws EmbedderException (bad request) naming the parameter and what this model allows
+     */
+    int checkTask(EmbedParams params) {
         Pooling pooling = spec.pooling().value();
-        boolean normalize = params.normalize() != null ? params.normalize() : spec.normalize().value();
         int outDims = checkDimensions(params);
         if (params.task() == Task.EMBED && pooling == Pooling.ALL) {
             throw EmbedderException.badRequest("model [" + spec.name() + "] has pooling [all] (token-level output): use task [token_embed]");
@@ -170,35 +242,12 @@ public final class LoadedModel implements AutoCloseable {
         if (params.task() == Task.TOKEN_EMBED && pooling == Pooling.NONE) {
             throw EmbedderException.badRequest("model [" + spec.name() + "] has pooling [none] (its graph pools): task [token_embed] needs token states");
         }
+        return outDims;
+    }
 
-        String prompt = prompt(params.role());
-        List<String> texts = params.texts();
-        TokenizedText[] tokenized = new TokenizedText[texts.size()];
-        int[] lengths = new int[texts.size()];
-        for (int i = 0; i < tokenized.length; i++) {
-            try {
-                tokenized[i] = tokenizer.encode(prompt + texts.get(i), spec.maxTokens().value(), params.truncation());
-            } catch (EmbedderException e) {
-                throw new EmbedderException(e.kind(), "[texts][" + i + "]: " + e.getMessage(), e);
-            }
-            lengths[i] = tokenized[i].length();
-        }
-
-        float[][] vectors = params.task() == Task.EMBED ? new float[texts.size()][] : null;
-        float[][][] tokens = params.task() == Task.TOKEN_EMBED ? new float[texts.size()][][] : null;
-        for (int[] batch : BatchPlanner.plan(lengths, limits.maxBatchSize(), limits.tokenBudget())) {
-            HiddenStates states = runBatch(tokenized, batch);
-            for (int row = 0; row < batch.length; row++) {
-                int text = batch[row];
-                if (vectors != null) {
-                    vectors[text] = pooled(states, row, pooling, normalize, outDims);
-                } else {
-                    tokens[text] = tokenStates(states, row, normalize);
-                }
-            }
-        }
-        return new Embeddings(spec.name(), params.task(), params.task() == Task.EMBED ? outDims : dimensions,
-            vectors == null ? List.of() : Arrays.asList(vectors), tokens == null ? List.of() : Arrays.asList(tokens));
+    /** Tokenizes {@code prompt + text} within the model's limit. */
+    TokenizedText tokenize(String prompt, String text, Truncation truncation) {
+        return tokenizer.encode(prompt + text, spec.maxTokens().value(), truncation);
     }
 
     private int checkDimensions(EmbedParams params) {
@@ -218,36 +267,42 @@ public final class LoadedModel implements AutoCloseable {
         return requested;
     }
 
-    /** Pads the batch (right, or left when the model says so) and runs it. */
-    private HiddenStates runBatch(TokenizedText[] tokenized, int[] batch) {
+    /**
+     * Pads {@code texts} to the longest of them (right, or left when the model says so) in {@code buffers} and runs
+     * them as one batch; the states stay in {@code buffers} until their next use.
+     */
+    HiddenStates run(List<TokenizedText> texts, BatchBuffers buffers) {
+        int batch = texts.size();
         int seq = 0;
-        for (int i : batch) {
-            seq = Math.max(seq, tokenized[i].length());
+        for (TokenizedText t : texts) {
+            seq = Math.max(seq, t.length());
         }
-        long[] ids = new long[batch.length * seq];
-        long[] mask = new long[batch.length * seq];
-        long[] types = new long[batch.length * seq];
-        for (int row = 0; row < batch.length; row++) {
-            TokenizedText t = tokenized[batch[row]];
+        boolean pooledGraph = spec.pooling().value() == Pooling.NONE;
+        buffers.reset(batch * seq, batch * (pooledGraph ? 1 : seq) * dimensions);
+        for (int row = 0; row < batch; row++) {
+            TokenizedText t = texts.get(row);
             int offset = row * seq + (spec.leftPadding() ? seq - t.length() : 0);
-            System.arraycopy(t.ids(), 0, ids, offset, t.length());
-            System.arraycopy(t.typeIds(), 0, types, offset, t.length());
-            Arrays.fill(mask, offset, offset + t.length(), 1L);
+            buffers.ids().put(offset, t.ids());
+            buffers.types().put(offset, t.typeIds());
+            for (int i = 0; i < t.length(); i++) {
+                buffers.mask().put(offset + i, 1L);
+            }
         }
-        HiddenStates states = encoder.run(ids, mask, types, batch.length, seq);
-        if (states.dim() != dimensions || states.batch() != batch.length || (!states.pooled() && states.seq() != seq)) {
+        HiddenStates states = encoder.run(buffers, batch, seq, dimensions);
+        if (states.dim() != dimensions || states.batch() != batch || (!states.pooled() && states.seq() != seq)) {
             throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "model [" + spec.name() + "] returned shape ["
-                + states.batch() + ", " + states.seq() + ", " + states.dim() + "] for a batch of [" + batch.length + ", " + seq + "]");
+                + states.batch() + ", " + states.seq() + ", " + states.dim() + "] for a batch of [" + batch + ", " + seq + "]");
         }
         return states;
     }
 
-    private float[] pooled(HiddenStates states, int row, Pooling pooling, boolean normalize, int outDims) {
+    /** Row {@code row} pooled by the model's pooling, truncated to {@code outDims}, normalized if asked. */
+    float[] pooled(HiddenStates states, int row, boolean normalize, int outDims) {
         float[] v = new float[states.dim()];
         if (states.pooled()) {
-            System.arraycopy(states.data(), row * states.dim(), v, 0, states.dim());
+            states.data().get(row * states.dim(), v, 0, states.dim());
         } else {
-            PoolingKernels.pool(pooling, states.data(), states.mask(), row, states.seq(), states.dim(), v);
+            PoolingKernels.pool(spec.pooling().value(), states.data(), states.mask(), row, states.seq(), states.dim(), v);
         }
         // Matryoshka: truncate first, then normalize what is kept (the same direction as normalize, truncate, normalize)
         if (outDims != v.length) {
@@ -259,15 +314,17 @@ public final class LoadedModel implements AutoCloseable {
         return v;
     }
 
-    private static float[][] tokenStates(HiddenStates states, int row, boolean normalize) {
+    /** The states of row {@code row}'s real tokens, each normalized if asked. */
+    static float[][] tokenStates(HiddenStates states, int row, boolean normalize) {
         int seq = states.seq();
         int dim = states.dim();
         List<float[]> out = new ArrayList<>(seq);
         for (int t = 0; t < seq; t++) {
-            if (states.mask()[row * seq + t] == 0) {
+            if (states.mask().get(row * seq + t) == 0) {
                 continue;
             }
-            float[] v = Arrays.copyOfRange(states.data(), (row * seq + t) * dim, (row * seq + t + 1) * dim);
+            float[] v = new float[dim];
+            states.data().get((row * seq + t) * dim, v, 0, dim);
             if (normalize) {
                 VectorOps.l2Normalize(v);
             }

@@ -1,0 +1,287 @@
+package io.embedder.core.runtime;
+
+import io.embedder.core.EmbedParams;
+import io.embedder.core.Embeddings;
+import io.embedder.core.Role;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Runs all of the embedder's native work on its own large-stack threads, and batches texts across requests.
+ *
+ * <p>Requests are tokenized on these threads, then their texts wait in one of two lanes, query (role query) and
+ * document (everything else). A free thread takes, in this order: a query task (tokenizing, loading), a query
+ * batch, a document task, a document batch. A batch is the longest-waiting text of a lane with the waiting texts of
+ * the same model nearest its length, within the token budget and the batch size ({@link BatchPlanner#around}): texts
+ * from concurrent bulks and searches share ONNX runs, padded only to the batch's longest text. A document batch that
+ * is not full waits up to {@code maxWait} after its oldest text arrived, for more texts; a query batch never waits.
+ *
+ * <p>{@code threads} threads take any work: with one ONNX Runtime thread each, as many as cores, so concurrent
+ * batches do not oversubscribe them. {@code queryThreads} more threads take only query-lane work, so a search does
+ * not wait behind a document batch already running: while it runs, the cores are shared by one thread more than
+ * they have.
+ */
+public final class InferenceScheduler implements AutoCloseable {
+
+    private enum Lane { QUERY, DOCUMENT }
+
+    /** Work for a thread, and the future its caller waits on (failed if the scheduler closes before it runs). */
+    private record Task(Runnable work, CompletableFuture<?> future) {}
+
+    /** A distinct text of a request, waiting for a batch. */
+    private record Waiting(EmbedRequest request, int slot, long since) {
+        int length() {
+            return request.text(slot).length();
+        }
+    }
+
+    private final int maxBatchSize;
+    private final int tokenBudget;
+    private final long maxWaitNanos;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition workArrived = lock.newCondition();
+    private final Map<Lane, ArrayDeque<Task>> tasks = Map.of(Lane.QUERY, new ArrayDeque<>(), Lane.DOCUMENT, new ArrayDeque<>());
+    private final Map<Lane, List<Waiting>> waiting = Map.of(Lane.QUERY, new ArrayList<>(), Lane.DOCUMENT, new ArrayList<>());
+    private final List<Thread> threads = new ArrayList<>();
+    private boolean closed;
+
+    /**
+     * @param stackBytes the threads' stack size: ONNX Runtime needs more than the JVM's default to create a session
+     */
+    public InferenceScheduler(int threads, int queryThreads, LoadedModel.Limits limits, long stackBytes) {
+        this.maxBatchSize = limits.maxBatchSize();
+        this.tokenBudget = limits.tokenBudget();
+        this.maxWaitNanos = TimeUnit.MICROSECONDS.toNanos(limits.maxWaitMicros());
+        for (int i = 0; i < threads + queryThreads; i++) {
+            boolean queryOnly = i >= threads;
+            Thread t = new Thread(null, () -> work(queryOnly), "embedder-native-" + (i + 1) + (queryOnly ? "-query" : ""), stackBytes);
+            t.setDaemon(true);
+            this.threads.add(t);
+        }
+        this.threads.forEach(Thread::start);
+    }
+
+    /** Runs {@code work} on one of the threads, in the lane of {@code role}. */
+    public <T> CompletableFuture<T> call(Callable<T> work, Role role) {
+        CompletableFuture<T> future = new CompletableFuture<>();
+        add(lane(role), () -> {
+            try {
+                future.complete(work.call());
+            } catch (Throwable e) {
+                future.completeExceptionally(e);
+            }
+        }, future);
+        return future;
+    }
+
+    /** Tokenizes the request's texts on one of the threads, then runs them in batches; completes with the embeddings. */
+    public CompletableFuture<Embeddings> embed(LoadedModel model, EmbedParams params) {
+        CompletableFuture<Embeddings> future = new CompletableFuture<>();
+        Lane lane = lane(params.role());
+        add(lane, () -> {
+            EmbedRequest request;
+            try {
+                request = new EmbedRequest(model, params);
+            } catch (Throwable e) {
+                future.completeExceptionally(e);
+                return;
+            }
+            request.result().whenComplete((result, failure) -> {
+                if (failure != null) {
+                    future.completeExceptionally(failure);
+                } else {
+                    future.complete(result);
+                }
+            });
+            enqueue(lane, request);
+        }, future);
+        return future;
+    }
+
+    private static Lane lane(Role role) {
+        return role == Role.QUERY ? Lane.QUERY : Lane.DOCUMENT;
+    }
+
+    private void add(Lane lane, Runnable task, CompletableFuture<?> future) {
+        lock.lock();
+        try {
+            if (closed) {
+                future.completeExceptionally(new IllegalStateException("the embedder is closed"));
+                return;
+            }
+            tasks.get(lane).add(new Task(task, future));
+            workArrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void enqueue(Lane lane, EmbedRequest request) {
+        if (request.size() == 0) {
+            return;
+        }
+        long now = System.nanoTime();
+        lock.lock();
+        try {
+            if (closed) {
+                request.fail(new IllegalStateException("the embedder is closed"));
+                return;
+            }
+            for (int slot = 0; slot < request.size(); slot++) {
+                waiting.get(lane).add(new Waiting(request, slot, now));
+            }
+            workArrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void work(boolean queryOnly) {
+        BatchBuffers buffers = new BatchBuffers();
+        while (true) {
+            Object next;
+            try {
+                next = next(queryOnly);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (next == null) {
+                return;
+            }
+            if (next instanceof Task task) {
+                task.work().run();
+            } else {
+                @SuppressWarnings("unchecked")
+                List<Waiting> batch = (List<Waiting>) next;
+                run(batch, buffers);
+            }
+        }
+    }
+
+    /** The next task or batch for a thread, by lane priority; null once closed. Blocks while there is none. */
+    private Object next(boolean queryOnly) throws InterruptedException {
+        lock.lock();
+        try {
+            while (!closed) {
+                long waitNanos = Long.MAX_VALUE;
+                for (Lane lane : queryOnly ? List.of(Lane.QUERY) : List.of(Lane.QUERY, Lane.DOCUMENT)) {
+                    if (!tasks.get(lane).isEmpty()) {
+                        return tasks.get(lane).poll();
+                    }
+                    dropFinished(waiting.get(lane));
+                    if (!waiting.get(lane).isEmpty()) {
+                        List<Waiting> batch = batch(waiting.get(lane));
+                        long left = lane == Lane.QUERY || full(batch) ? 0 : waiting.get(lane).get(0).since() + maxWaitNanos - System.nanoTime();
+                        if (left <= 0) {
+                            Set<Waiting> taken = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+                            taken.addAll(batch);
+                            waiting.get(lane).removeIf(taken::contains);
+                            return batch;
+                        }
+                        waitNanos = left;
+                        break; // a document batch filling up: wait for more texts, or for its time
+                    }
+                }
+                if (waitNanos == Long.MAX_VALUE) {
+                    workArrived.await();
+                } else {
+                    workArrived.awaitNanos(waitNanos);
+                }
+            }
+            return null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Texts of requests that already failed are not run. */
+    private static void dropFinished(List<Waiting> lane) {
+        lane.removeIf(w -> w.request().isDone());
+    }
+
+    /** The batch of the lane's longest-waiting text: it and the same model's texts nearest its length. */
+    private List<Waiting> batch(List<Waiting> lane) {
+        LoadedModel model = lane.get(0).request().model();
+        List<Waiting> sameModel = new ArrayList<>();
+        for (Waiting w : lane) {
+            if (w.request().model() == model) {
+                sameModel.add(w);
+            }
+        }
+        int[] lengths = sameModel.stream().mapToInt(Waiting::length).toArray();
+        List<Waiting> batch = new ArrayList<>();
+        for (int i : BatchPlanner.around(lengths, 0, maxBatchSize, tokenBudget)) {
+            batch.add(sameModel.get(i));
+        }
+        return batch;
+    }
+
+    /** Whether no other text of the batch's length would still fit. */
+    private boolean full(List<Waiting> batch) {
+        int longest = batch.stream().mapToInt(Waiting::length).max().orElse(0);
+        return batch.size() >= maxBatchSize || (long) (batch.size() + 1) * longest > tokenBudget;
+    }
+
+    private static void run(List<Waiting> batch, BatchBuffers buffers) {
+        LoadedModel model = batch.get(0).request().model();
+        try {
+            List<TokenizedText> texts = new ArrayList<>(batch.size());
+            for (Waiting w : batch) {
+                texts.add(w.request().text(w.slot()));
+            }
+            HiddenStates states = model.run(texts, buffers);
+            for (int row = 0; row < batch.size(); row++) {
+                batch.get(row).request().accept(batch.get(row).slot(), states, row);
+            }
+        } catch (Throwable e) {
+            for (Waiting w : batch) {
+                w.request().fail(e);
+            }
+        }
+    }
+
+    /** Stops taking work, fails what waits, and lets running work finish (up to {@code timeoutMillis}). */
+    @Override
+    public void close() {
+        close(30_000);
+    }
+
+    void close(long timeoutMillis) {
+        lock.lock();
+        try {
+            closed = true;
+            for (Lane lane : Lane.values()) {
+                for (Task t : tasks.get(lane)) {
+                    t.future().completeExceptionally(new IllegalStateException("the embedder is closed"));
+                }
+                tasks.get(lane).clear();
+                for (Waiting w : waiting.get(lane)) {
+                    w.request().fail(new IllegalStateException("the embedder is closed"));
+                }
+                waiting.get(lane).clear();
+            }
+            workArrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        for (Thread t : threads) {
+            try {
+                t.join(Math.max(1, deadline - System.currentTimeMillis()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}
