@@ -36,14 +36,19 @@ final class BulkIngest {
         }
     }
 
-    /** Sends every text; returns the seconds it took. */
+    /** Sends every text as {@code {"body": text}}; returns the seconds it took. */
     static double run(String index, List<String> texts, int bulkSize, int clients) throws InterruptedException {
+        return runSources(index, texts.stream().map(t -> Node.json(Map.of("body", t))).toList(), bulkSize, clients);
+    }
+
+    /** Sends every document source (JSON), document i with id i; returns the seconds it took. */
+    static double runSources(String index, List<String> sources, int bulkSize, int clients) throws InterruptedException {
         List<String> bulks = new ArrayList<>();
-        for (int from = 0; from < texts.size(); from += bulkSize) {
+        for (int from = 0; from < sources.size(); from += bulkSize) {
             StringBuilder sb = new StringBuilder();
-            for (int i = from; i < Math.min(texts.size(), from + bulkSize); i++) {
+            for (int i = from; i < Math.min(sources.size(), from + bulkSize); i++) {
                 sb.append("{\"index\":{\"_index\":\"").append(index).append("\",\"_id\":\"").append(i).append("\"}}\n")
-                    .append(Node.json(Map.of("body", texts.get(i)))).append('\n');
+                    .append(sources.get(i)).append('\n');
             }
             bulks.add(sb.toString());
         }
@@ -72,8 +77,8 @@ final class BulkIngest {
         }
         Node.post("/" + index + "/_refresh", "{}");
         long count = Node.get("/" + index + "/_count").object().get("count").getAsLong();
-        if (count != texts.size()) {
-            throw new AssertionError(index + " holds " + count + " documents, " + texts.size() + " were sent");
+        if (count != sources.size()) {
+            throw new AssertionError(index + " holds " + count + " documents, " + sources.size() + " were sent");
         }
         return seconds;
     }

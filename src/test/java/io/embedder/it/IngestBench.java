@@ -58,6 +58,8 @@ class IngestBench {
 
     /** Docs/s of each run, by phase name ("short ours", ...). */
     private final Map<String, List<Double>> docsPerSecond = new LinkedHashMap<>();
+    /** Docs per CPU-second of the process doing the work (the node, or this JVM for the core), by phase. */
+    private final Map<String, List<Double>> docsPerCpuSecond = new LinkedHashMap<>();
     private final Map<String, List<Double>> searchMs = new LinkedHashMap<>();
     private final Map<String, Long> corpusTokens = new LinkedHashMap<>();
     private final Map<String, Integer> corpusDocs = new LinkedHashMap<>();
@@ -98,6 +100,19 @@ class IngestBench {
             BulkIngest.run("perf-warmup", corpora.get("short").subList(0, Math.min(64, abstracts.size())), bulk, clients);
             Node.delete("/perf-warmup");
             core(core, MODEL, corpora.get("short").subList(0, Math.min(64, abstracts.size())), Truncation.MODEL_DEFAULT);
+            // the same documents with their vectors already in them: what indexing alone costs the node
+            Map<String, List<String>> precomputed = new LinkedHashMap<>();
+            for (Map.Entry<String, List<String>> corpus : corpora.entrySet()) {
+                List<String> sources = new ArrayList<>();
+                for (int from = 0; from < corpus.getValue().size(); from += 64) {
+                    List<String> chunk = corpus.getValue().subList(from, Math.min(corpus.getValue().size(), from + 64));
+                    List<float[]> vectors = core.embed(MODEL, EmbedParams.embed(chunk, Role.DOCUMENT)).vectors();
+                    for (int i = 0; i < chunk.size(); i++) {
+                        sources.add(Node.json(Map.of("body", chunk.get(i), "vec", vectors.get(i))));
+                    }
+                }
+                precomputed.put(corpus.getKey(), sources);
+            }
 
             for (int r = 0; r < rounds; r++) {
                 searchMs.computeIfAbsent("idle", k -> new ArrayList<>());
@@ -117,10 +132,11 @@ class IngestBench {
                         java.util.Collections.reverse(order);
                     }
                     order.forEach(Runnable::run);
-                    record(c + " core", texts.size() / core(core, MODEL, texts, Truncation.MODEL_DEFAULT));
+                    coreRun(c + " core", core, MODEL, texts);
                     if (quantized) {
-                        record(c + " core int8", texts.size() / core(core, QUANTIZED, texts, Truncation.MODEL_DEFAULT));
+                        coreRun(c + " core int8", core, QUANTIZED, texts);
                     }
+                    indexOnly(c + " precomputed", precomputed.get(c));
                     ingest(c + " ours + searches", "perf-embed", MODEL, texts, queries);
                 }
             }
@@ -165,22 +181,59 @@ class IngestBench {
         BulkIngest.createIndex(index, pipeline, model, 1);
         try {
             SearchLoad searches = queries == null ? null : SearchLoad.start(SEARCH_INDEX, queries, pauseMs, docsPerSecond.size());
+            double cpu = nodeCpuSeconds();
             double seconds = BulkIngest.run(index, texts, bulk, clients);
+            cpu = nodeCpuSeconds() - cpu;
             if (searches != null) {
                 for (double ms : searches.stop()) {
                     searchMs.computeIfAbsent(phase, k -> new ArrayList<>()).add(ms);
                 }
             }
-            record(phase, texts.size() / seconds);
+            record(phase, texts.size() / seconds, texts.size() / cpu);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
     }
 
-    private void record(String phase, double value) {
-        docsPerSecond.computeIfAbsent(phase, k -> new ArrayList<>()).add(value);
-        System.out.printf(Locale.ROOT, "%s: %.1f docs/s%n", phase, value);
+    /** Bulk-indexes documents that already hold their vectors, without a pipeline. */
+    private void indexOnly(String phase, List<String> sources) throws InterruptedException {
+        String index = "perf-" + phase.replaceAll("[^a-z0-9]+", "-");
+        BulkIngest.createIndex(index, "_none", MODEL, 1);
+        double cpu = nodeCpuSeconds();
+        double seconds = BulkIngest.runSources(index, sources, bulk, clients);
+        record(phase, sources.size() / seconds, sources.size() / (nodeCpuSeconds() - cpu));
+    }
+
+    private void record(String phase, double perSecond, double perCpuSecond) {
+        docsPerSecond.computeIfAbsent(phase, k -> new ArrayList<>()).add(perSecond);
+        docsPerCpuSecond.computeIfAbsent(phase, k -> new ArrayList<>()).add(perCpuSecond);
+        System.out.printf(Locale.ROOT, "%s: %.1f docs/s, %.1f docs/CPU-s%n", phase, perSecond, perCpuSecond);
+    }
+
+    private void coreRun(String phase, Embedder core, String model, List<String> texts) throws InterruptedException {
+        double cpu = jvmCpuSeconds();
+        double seconds = core(core, model, texts, Truncation.MODEL_DEFAULT);
+        record(phase, texts.size() / seconds, texts.size() / (jvmCpuSeconds() - cpu));
+    }
+
+    /** CPU time (user + system) the node has used, from /proc/<pid>/stat; NaN without bench.node.pid. */
+    private double nodeCpuSeconds() {
+        if (pid.isEmpty()) {
+            return Double.NaN;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", pid, "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // fields 14 and 15 of stat (utime, stime), in clock ticks (USER_HZ, 100 on Linux)
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+        } catch (IOException e) {
+            return Double.NaN;
+        }
+    }
+
+    private static double jvmCpuSeconds() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
     }
 
     /** Embeds the texts with the core in this JVM, {@code clients} threads taking chunks of {@code bulk}; seconds. */
@@ -214,9 +267,15 @@ class IngestBench {
         return v == null ? Double.NaN : median(v);
     }
 
+    private double cpuRate(String phase) {
+        List<Double> v = docsPerCpuSecond.get(phase);
+        return v == null ? Double.NaN : median(v);
+    }
+
     private List<String> throughput(boolean quantized) {
-        List<String> t = new ArrayList<>(List.of("| corpus (avg tokens) | path | docs/s | tokens/s | ÷ ml-commons | ÷ core |",
-            "| --- | --- | --- | --- | --- | --- |"));
+        List<String> t = new ArrayList<>(List.of(
+            "| corpus (avg tokens) | path | docs/s | tokens/s | ÷ ml-commons | ÷ core | docs per CPU-s | ÷ ml-commons per CPU-s |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"));
         for (String c : corpusDocs.keySet()) {
             double avgTokens = (double) corpusTokens.get(c) / corpusDocs.get(c);
             List<String[]> rows = new ArrayList<>();
@@ -224,6 +283,7 @@ class IngestBench {
             rows.add(new String[] {"ours + searches", "our `embed` pipeline, fp32, while a client searches", "core"});
             rows.add(new String[] {"core", "embedder core called directly, fp32", null});
             rows.add(new String[] {"ml-commons", "ml-commons + `text_embedding`, fp32", null});
+            rows.add(new String[] {"precomputed", "(indexing alone: the same documents with their vectors, no pipeline)", null});
             if (quantized) {
                 rows.add(new String[] {"ours int8", "our `embed` pipeline, int8", "core int8"});
                 rows.add(new String[] {"core int8", "embedder core called directly, int8", null});
@@ -232,11 +292,21 @@ class IngestBench {
                 double docs = rate(c + " " + row[0]);
                 double ml = rate(c + " ml-commons");
                 String vsCore = row[2] == null ? "" : String.format(Locale.ROOT, "%.2f", docs / rate(c + " " + row[2]));
-                String vsMl = row[0].equals("ml-commons") ? "" : String.format(Locale.ROOT, "%.2f×", docs / ml);
-                t.add(String.format(Locale.ROOT, "| %s (%.1f) | %s | %.1f | %.0f | %s | %s |", c, avgTokens, row[1], docs, docs * avgTokens, vsMl, vsCore));
+                boolean noRatio = row[0].equals("ml-commons") || row[0].equals("precomputed");
+                String vsMl = noRatio ? "" : String.format(Locale.ROOT, "%.2f×", docs / ml);
+                double cpu = cpuRate(c + " " + row[0]);
+                String cpuVsMl = noRatio ? "" : String.format(Locale.ROOT, "%.2f×", cpu / cpuRate(c + " ml-commons"));
+                t.add(String.format(Locale.ROOT, "| %s (%.1f) | %s | %.1f | %.0f | %s | %s | %.1f | %s |", c, avgTokens, row[1], docs,
+                    docs * avgTokens, vsMl, vsCore, cpu, cpuVsMl));
             }
         }
         t.add("");
+        for (String c : corpusDocs.keySet()) {
+            double pipeline = 1000 / cpuRate(c + " ours"), indexing = 1000 / cpuRate(c + " precomputed"), inference = 1000 / cpuRate(c + " core");
+            t.add(String.format(Locale.ROOT, "CPU ms per %s document through our pipeline: %.2f = indexing %.2f (precomputed) + inference %.2f (core) "
+                + "+ the plugin's own part %.2f.", c, pipeline, indexing, inference, pipeline - indexing - inference));
+            t.add("");
+        }
         return t;
     }
 
@@ -276,10 +346,14 @@ class IngestBench {
         Truncation t128 = new Truncation.KeepLast(126);
         core(core, MODEL, long128.subList(0, Math.min(64, long128.size())), t128);
         List<Double> seqPerSecond = new ArrayList<>();
+        List<Double> seqPerCpuSecond = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
+            double cpu = jvmCpuSeconds();
             seqPerSecond.add(long128.size() / core(core, MODEL, long128, t128));
+            seqPerCpuSecond.add(long128.size() / (jvmCpuSeconds() - cpu));
         }
         double seqs = median(seqPerSecond);
+        double perCore = median(seqPerCpuSecond) * encoderFlops(128) / 1e9;
         double gflops = seqs * encoderFlops(128) / 1e9;
         double ghz = cpuGhz();
         int cores = Runtime.getRuntime().availableProcessors();
@@ -289,7 +363,9 @@ class IngestBench {
             String.format(Locale.ROOT, "| sequences/s, tokens/s | %.1f, %.0f |", seqs, seqs * 128),
             String.format(Locale.ROOT, "| model FLOPs per sequence (matrix products, %d layers × (8·L·d² + 4·L·d·f + 4·L²·d)) | %.3f GFLOP |", LAYERS, encoderFlops(128) / 1e9),
             String.format(Locale.ROOT, "| achieved | %.1f GFLOP/s |", gflops),
-            String.format(Locale.ROOT, "| FP32 peak, AVX2+FMA: %d cores × %.2f GHz × 32 FLOP/cycle | %.1f GFLOP/s → **%.0f%%** of it |", cores, ghz, avx2Peak, avx2Peak, 100 * gflops / avx2Peak),
+            String.format(Locale.ROOT, "| FP32 peak, AVX2+FMA: %d cores × %.2f GHz × 32 FLOP/cycle | %.1f GFLOP/s → **%.0f%%** of it |", cores, ghz, avx2Peak, 100 * gflops / avx2Peak),
+            String.format(Locale.ROOT, "| per CPU-second this JVM got (robust to other load on the machine) | %.1f GFLOP → %.0f%% of one core's AVX2+FMA peak |",
+                perCore, 100 * perCore / (ghz * 32)),
             String.format(Locale.ROOT, "| (the CPU also reports AVX-512: %s; with two 512-bit FMA units the peak would be %.1f GFLOP/s → %.0f%%) | |",
                 hasAvx512() ? "yes" : "no", 2 * avx2Peak, 50 * gflops / avx2Peak),
             "");

@@ -28,8 +28,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>{@code threads} threads take any work: with one ONNX Runtime thread each, as many as cores, so concurrent
  * batches do not oversubscribe them. {@code queryThreads} more threads take only query-lane work, so a search does
- * not wait behind a document batch already running: while it runs, the cores are shared by one thread more than
- * they have.
+ * not wait behind a document batch already running; while query work runs, no new document batch starts beyond
+ * {@code threads} running in all, so the cores are oversubscribed at most until the document batches already
+ * running end (one batch: the token budget keeps it short).
  */
 public final class InferenceScheduler implements AutoCloseable {
 
@@ -53,6 +54,10 @@ public final class InferenceScheduler implements AutoCloseable {
     private final Map<Lane, ArrayDeque<Task>> tasks = Map.of(Lane.QUERY, new ArrayDeque<>(), Lane.DOCUMENT, new ArrayDeque<>());
     private final Map<Lane, List<Waiting>> waiting = Map.of(Lane.QUERY, new ArrayList<>(), Lane.DOCUMENT, new ArrayList<>());
     private final List<Thread> threads = new ArrayList<>();
+    /** Threads that take any work; the query threads come on top. */
+    private final int threadCount;
+    /** Threads running work of each lane now. */
+    private final Map<Lane, Integer> running = new java.util.EnumMap<>(Map.of(Lane.QUERY, 0, Lane.DOCUMENT, 0));
     private boolean closed;
 
     /**
@@ -62,6 +67,7 @@ public final class InferenceScheduler implements AutoCloseable {
         this.maxBatchSize = limits.maxBatchSize();
         this.tokenBudget = limits.tokenBudget();
         this.maxWaitNanos = TimeUnit.MICROSECONDS.toNanos(limits.maxWaitMicros());
+        this.threadCount = threads;
         for (int i = 0; i < threads + queryThreads; i++) {
             boolean queryOnly = i >= threads;
             Thread t = new Thread(null, () -> work(queryOnly), "embedder-native-" + (i + 1) + (queryOnly ? "-query" : ""), stackBytes);
@@ -146,10 +152,13 @@ public final class InferenceScheduler implements AutoCloseable {
         }
     }
 
+    /** Work a thread took, and the lane it counts against while it runs. */
+    private record Taken(Lane lane, Object work) {}
+
     private void work(boolean queryOnly) {
         BatchBuffers buffers = new BatchBuffers();
         while (true) {
-            Object next;
+            Taken next;
             try {
                 next = next(queryOnly);
             } catch (InterruptedException e) {
@@ -158,25 +167,43 @@ public final class InferenceScheduler implements AutoCloseable {
             if (next == null) {
                 return;
             }
-            if (next instanceof Task task) {
-                task.work().run();
-            } else {
-                @SuppressWarnings("unchecked")
-                List<Waiting> batch = (List<Waiting>) next;
-                run(batch, buffers);
+            try {
+                if (next.work() instanceof Task task) {
+                    task.work().run();
+                } else {
+                    @SuppressWarnings("unchecked")
+                    List<Waiting> batch = (List<Waiting>) next.work();
+                    run(batch, buffers);
+                }
+            } finally {
+                lock.lock();
+                try {
+                    running.merge(next.lane(), -1, Integer::sum);
+                    workArrived.signalAll();
+                } finally {
+                    lock.unlock();
+                }
             }
         }
     }
 
-    /** The next task or batch for a thread, by lane priority; null once closed. Blocks while there is none. */
-    private Object next(boolean queryOnly) throws InterruptedException {
+    /**
+     * The next task or batch for a thread, by lane priority; null once closed. Blocks while there is none. Document
+     * work is taken only while fewer than {@code threads} threads run anything, so while query work runs (on the
+     * query threads) a document batch that ends is not followed by another: queries get their core back within one
+     * batch.
+     */
+    private Taken next(boolean queryOnly) throws InterruptedException {
         lock.lock();
         try {
             while (!closed) {
                 long waitNanos = Long.MAX_VALUE;
                 for (Lane lane : queryOnly ? List.of(Lane.QUERY) : List.of(Lane.QUERY, Lane.DOCUMENT)) {
+                    if (lane == Lane.DOCUMENT && running.get(Lane.QUERY) + running.get(Lane.DOCUMENT) >= threadCount) {
+                        break;
+                    }
                     if (!tasks.get(lane).isEmpty()) {
-                        return tasks.get(lane).poll();
+                        return take(lane, tasks.get(lane).poll());
                     }
                     dropFinished(waiting.get(lane));
                     if (!waiting.get(lane).isEmpty()) {
@@ -186,7 +213,7 @@ public final class InferenceScheduler implements AutoCloseable {
                             Set<Waiting> taken = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
                             taken.addAll(batch);
                             waiting.get(lane).removeIf(taken::contains);
-                            return batch;
+                            return take(lane, batch);
                         }
                         waitNanos = left;
                         break; // a document batch filling up: wait for more texts, or for its time
@@ -202,6 +229,11 @@ public final class InferenceScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    private Taken take(Lane lane, Object work) {
+        running.merge(lane, 1, Integer::sum);
+        return new Taken(lane, work);
     }
 
     /** Texts of requests that already failed are not run. */

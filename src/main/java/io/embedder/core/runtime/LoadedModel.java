@@ -30,7 +30,7 @@ public final class LoadedModel implements AutoCloseable {
                          int queryThreads, long maxWaitMicros) {
 
         public static final int DEFAULT_MAX_BATCH_SIZE = 32;
-        public static final int DEFAULT_TOKEN_BUDGET = 512;
+        public static final int DEFAULT_TOKEN_BUDGET = 256;
         public static final int DEFAULT_QUERY_THREADS = 1;
         public static final long DEFAULT_MAX_WAIT_MICROS = 2000;
         public static final long DEFAULT_MAX_MODEL_BYTES = 2L << 30;

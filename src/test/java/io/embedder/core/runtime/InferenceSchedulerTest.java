@@ -176,6 +176,29 @@ class InferenceSchedulerTest {
     }
 
     @Test
+    void noDocumentBatchStartsWhileQueryWorkTakesTheCores() throws Exception {
+        Recorder queries = new Recorder();
+        Recorder documents = new Recorder();
+        LoadedModel queryModel = model(queries, 32, 4096);
+        LoadedModel documentModel = model(documents, 32, 4096);
+        try (InferenceScheduler s = new InferenceScheduler(1, 1, limits(32, 4096, 0), 1 << 20)) {
+            queries.permits.drainPermits();
+            CompletableFuture<Embeddings> query = s.embed(queryModel, params(Role.QUERY, "cherry"));
+            assertTrue(queries.firstStarted.await(10, TimeUnit.SECONDS));
+            // one thread takes any work and one query work only: the query runs on either, and a second thread
+            // starting a document batch now would run two batches on one core's worth of threads
+            CompletableFuture<Embeddings> document = s.embed(documentModel, params(Role.DOCUMENT, "apple"));
+            Thread.sleep(300);
+            assertEquals(List.of(), documents.batches);
+            assertFalse(document.isDone());
+            queries.permits.release(Integer.MAX_VALUE / 2);
+            query.get(10, TimeUnit.SECONDS);
+            document.get(10, TimeUnit.SECONDS);
+            assertEquals(List.of(List.of(firstPiece("apple"))), documents.batches);
+        }
+    }
+
+    @Test
     void aRepeatedTextIsEmbeddedOnceAndEachPositionGetsItsOwnArray() throws Exception {
         Recorder r = new Recorder();
         LoadedModel m = model(r, 32, 4096);
