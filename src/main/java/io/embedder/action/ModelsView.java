@@ -4,6 +4,7 @@ import io.embedder.core.Embedder;
 import io.embedder.core.EmbedderException;
 import io.embedder.core.model.ModelSpec;
 import io.embedder.core.model.Sourced;
+import io.embedder.core.runtime.InferenceScheduler;
 import io.embedder.core.runtime.LoadedModel;
 
 import java.util.ArrayList;
@@ -73,6 +74,13 @@ final class ModelsView {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("inference_count", embedder.inferenceCount());
         out.put("text_count", embedder.textCount());
+        InferenceScheduler.BatchStats batches = embedder.batchStats();
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("count", batches.batches());
+        b.put("texts", batches.texts());
+        b.put("real_tokens", batches.realTokens());
+        b.put("padded_tokens", batches.paddedTokens());
+        out.put("batches", b);
         out.put("loaded_models", embedder.modelNames().stream().filter(n -> embedder.loadedModel(n).isPresent()).toList());
         return out;
     }

@@ -148,6 +148,11 @@ public final class Embedder implements Closeable {
         return inferences.sum();
     }
 
+    /** ONNX runs since start, with their texts and tokens. */
+    public InferenceScheduler.BatchStats batchStats() {
+        return scheduler.batchStats();
+    }
+
     public long textCount() {
         return textsEmbedded.sum();
     }

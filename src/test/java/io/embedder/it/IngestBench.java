@@ -63,6 +63,8 @@ class IngestBench {
     private final Map<String, List<Double>> searchMs = new LinkedHashMap<>();
     private final Map<String, Long> corpusTokens = new LinkedHashMap<>();
     private final Map<String, Integer> corpusDocs = new LinkedHashMap<>();
+    /** Batches of the last run of each phase: [batches, texts, real tokens, padded tokens]. */
+    private final Map<String, long[]> batchShapes = new LinkedHashMap<>();
 
     @Test
     void ingestAgainstMlCommonsAndCore() throws Exception {
@@ -143,6 +145,7 @@ class IngestBench {
             report.addAll(throughput(quantized));
             report.addAll(latency());
             report.addAll(flops(core, abstracts));
+            report.addAll(budgetSweep(corpora));
             report.addAll(quality(quantized, cisi, mlId, abstracts.size() == cisi.documents.size()));
             report.add("");
             report.add("| loaded models on the node at the end (several pipelines, a 2-shard search index, searches) | " + loadedModels() + " |");
@@ -182,8 +185,10 @@ class IngestBench {
         try {
             SearchLoad searches = queries == null ? null : SearchLoad.start(SEARCH_INDEX, queries, pauseMs, docsPerSecond.size());
             double cpu = nodeCpuSeconds();
+            long[] before = nodeBatches();
             double seconds = BulkIngest.run(index, texts, bulk, clients);
             cpu = nodeCpuSeconds() - cpu;
+            batchShapes.put(phase, minus(nodeBatches(), before));
             if (searches != null) {
                 for (double ms : searches.stop()) {
                     searchMs.computeIfAbsent(phase, k -> new ArrayList<>()).add(ms);
@@ -213,8 +218,28 @@ class IngestBench {
 
     private void coreRun(String phase, Embedder core, String model, List<String> texts) throws InterruptedException {
         double cpu = jvmCpuSeconds();
+        long[] before = coreBatches(core);
         double seconds = core(core, model, texts, Truncation.MODEL_DEFAULT);
         record(phase, texts.size() / seconds, texts.size() / (jvmCpuSeconds() - cpu));
+        batchShapes.put(phase, minus(coreBatches(core), before));
+    }
+
+    private static long[] coreBatches(Embedder core) {
+        var b = core.batchStats();
+        return new long[] {b.batches(), b.texts(), b.realTokens(), b.paddedTokens()};
+    }
+
+    private static long[] nodeBatches() {
+        com.google.gson.JsonObject b = Node.get("/_plugins/_embedder/stats").object().getAsJsonObject("batches");
+        return new long[] {b.get("count").getAsLong(), b.get("texts").getAsLong(), b.get("real_tokens").getAsLong(), b.get("padded_tokens").getAsLong()};
+    }
+
+    private static long[] minus(long[] a, long[] b) {
+        long[] d = new long[a.length];
+        for (int i = 0; i < a.length; i++) {
+            d[i] = a[i] - b[i];
+        }
+        return d;
     }
 
     /** CPU time (user + system) the node has used, from /proc/<pid>/stat; NaN without bench.node.pid. */
@@ -301,6 +326,14 @@ class IngestBench {
             }
         }
         t.add("");
+        t.add("| ONNX batches of the last round's run (includes searches' batches where searches ran) | batches | texts per batch | padded ÷ real tokens |");
+        t.add("| --- | --- | --- | --- |");
+        batchShapes.forEach((phase, b) -> {
+            if (b[0] > 0) {
+                t.add(String.format(Locale.ROOT, "| %s | %d | %.1f | %.2f |", phase, b[0], (double) b[1] / b[0], (double) b[3] / b[2]));
+            }
+        });
+        t.add("");
         for (String c : corpusDocs.keySet()) {
             double pipeline = 1000 / cpuRate(c + " ours"), indexing = 1000 / cpuRate(c + " precomputed"), inference = 1000 / cpuRate(c + " core");
             t.add(String.format(Locale.ROOT, "CPU ms per %s document through our pipeline: %.2f = indexing %.2f (precomputed) + inference %.2f (core) "
@@ -369,6 +402,40 @@ class IngestBench {
             String.format(Locale.ROOT, "| (the CPU also reports AVX-512: %s; with two 512-bit FMA units the peak would be %.1f GFLOP/s → %.0f%%) | |",
                 hasAvx512() ? "yes" : "no", 2 * avx2Peak, 50 * gflops / avx2Peak),
             "");
+    }
+
+    /**
+     * The core's work per CPU-second as a function of the token budget, on the first documents of each corpus: why
+     * the default budget is what it is (a batch's activations should stay in the core's cache).
+     */
+    private List<String> budgetSweep(Map<String, List<String>> corpora) throws Exception {
+        List<Integer> budgets = Arrays.stream(System.getProperty("bench.budgets", "64,128,256,512,2048,8192").split(","))
+            .map(String::trim).map(Integer::parseInt).toList();
+        List<String> t = new ArrayList<>(List.of("| core, fp32, token budget (padded tokens per batch) | "
+            + String.join(" | ", corpora.keySet().stream().map(c -> c + ": docs per CPU-s").toList()) + " |",
+            "| --- |" + " --- |".repeat(corpora.size())));
+        for (int budget : budgets) {
+            LoadedModel.Limits d = LoadedModel.Limits.defaults();
+            LoadedModel.Limits limits = new LoadedModel.Limits(d.maxBatchSize(), budget, d.intraOpThreads(), d.maxModelBytes(),
+                d.inferenceThreads(), d.queryThreads(), d.maxWaitMicros());
+            StringBuilder row = new StringBuilder("| " + budget + (budget == d.tokenBudget() ? " (default)" : "") + " |");
+            try (Embedder e = new Embedder(TestData.modelsDir(), limits, Path.of("target/djl-cache"))) {
+                for (List<String> texts : corpora.values()) {
+                    List<String> sample = texts.subList(0, Math.min(300, texts.size()));
+                    core(e, MODEL, sample.subList(0, Math.min(32, sample.size())), Truncation.MODEL_DEFAULT);
+                    List<Double> rates = new ArrayList<>();
+                    for (int r = 0; r < rounds; r++) {
+                        double cpu = jvmCpuSeconds();
+                        core(e, MODEL, sample, Truncation.MODEL_DEFAULT);
+                        rates.add(sample.size() / (jvmCpuSeconds() - cpu));
+                    }
+                    row.append(String.format(Locale.ROOT, " %.1f |", median(rates)));
+                }
+            }
+            t.add(row.toString());
+        }
+        t.add("");
+        return t;
     }
 
     private List<String> quality(boolean quantized, Cisi cisi, String mlId, boolean allDocs) throws IOException {

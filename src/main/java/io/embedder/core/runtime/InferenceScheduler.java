@@ -36,6 +36,12 @@ public final class InferenceScheduler implements AutoCloseable {
 
     private enum Lane { QUERY, DOCUMENT }
 
+    /**
+     * ONNX runs since start: how many, how many texts they held, and their real and padded tokens (padded / real is
+     * the work padding adds).
+     */
+    public record BatchStats(long batches, long texts, long realTokens, long paddedTokens) {}
+
     /** Work for a thread, and the future its caller waits on (failed if the scheduler closes before it runs). */
     private record Task(Runnable work, CompletableFuture<?> future) {}
 
@@ -59,6 +65,10 @@ public final class InferenceScheduler implements AutoCloseable {
     /** Threads running work of each lane now. */
     private final Map<Lane, Integer> running = new java.util.EnumMap<>(Map.of(Lane.QUERY, 0, Lane.DOCUMENT, 0));
     private boolean closed;
+    private final java.util.concurrent.atomic.LongAdder batches = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder batchedTexts = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder realTokens = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder paddedTokens = new java.util.concurrent.atomic.LongAdder();
 
     /**
      * @param stackBytes the threads' stack size: ONNX Runtime needs more than the JVM's default to create a session
@@ -264,13 +274,23 @@ public final class InferenceScheduler implements AutoCloseable {
         return batch.size() >= maxBatchSize || (long) (batch.size() + 1) * longest > tokenBudget;
     }
 
-    private static void run(List<Waiting> batch, BatchBuffers buffers) {
+    public BatchStats batchStats() {
+        return new BatchStats(batches.sum(), batchedTexts.sum(), realTokens.sum(), paddedTokens.sum());
+    }
+
+    private void run(List<Waiting> batch, BatchBuffers buffers) {
         LoadedModel model = batch.get(0).request().model();
         try {
             List<TokenizedText> texts = new ArrayList<>(batch.size());
+            int longest = 0;
             for (Waiting w : batch) {
                 texts.add(w.request().text(w.slot()));
+                realTokens.add(w.length());
+                longest = Math.max(longest, w.length());
             }
+            batches.increment();
+            batchedTexts.add(batch.size());
+            paddedTokens.add((long) longest * batch.size());
             HiddenStates states = model.run(texts, buffers);
             for (int row = 0; row < batch.size(); row++) {
                 batch.get(row).request().accept(batch.get(row).slot(), states, row);
