@@ -83,8 +83,9 @@ node_pids() {
     pid=$(cat "$pidfile" 2>/dev/null) || pid=none
     if grep -qzxF -e "-Dopensearch.path.home=$home" "/proc/$pid/cmdline" 2>/dev/null; then echo "$pid"; return 0; fi
   fi
-  # The patterns come through a file so that grep does not find itself.
-  grep -lzxF -f <(printf '%s\n' "-Dopensearch.path.home=$home" "$home/bin/opensearch") /proc/[0-9]*/cmdline 2>/dev/null |
+  # The patterns come through a file so that grep does not find itself. A process that exits while grep scans
+  # /proc makes grep fail (status 2) even when it found the node: only the final grep's result counts (pipefail).
+  { grep -lzxF -f <(printf '%s\n' "-Dopensearch.path.home=$home" "$home/bin/opensearch") /proc/[0-9]*/cmdline 2>/dev/null || true; } |
     sed 's:^/proc/\([0-9]*\)/cmdline$:\1:' | grep .
 }
 
