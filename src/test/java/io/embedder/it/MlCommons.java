@@ -88,8 +88,8 @@ final class MlCommons {
         return null;
     }
 
-    private static String state(String id) {
-        Node.Response r = Node.get("/_plugins/_ml/models/" + id);
+    private static String state(String id) throws InterruptedException {
+        Node.Response r = get("/_plugins/_ml/models/" + id);
         check(r, "model " + id);
         return r.object().has("model_state") ? r.object().get("model_state").getAsString() : "?";
     }
@@ -116,7 +116,7 @@ final class MlCommons {
             String task = r.object().get("task_id").getAsString();
             long deadline = System.currentTimeMillis() + 600_000;
             while (true) {
-                JsonObject t = Node.get("/_plugins/_ml/tasks/" + task).object();
+                JsonObject t = get("/_plugins/_ml/tasks/" + task).object();
                 String state = t.get("state").getAsString();
                 if ("COMPLETED".equals(state)) {
                     return t.get("model_id").getAsString();
@@ -160,6 +160,19 @@ final class MlCommons {
             }
         }
         return HexFormat.of().formatHex(digest.digest());
+    }
+
+    /**
+     * GET, retried while the node answers 429: ml-commons holds the model in the heap while it registers and deploys
+     * it, which can trip the 1 GB node's parent circuit breaker for a moment.
+     */
+    private static Node.Response get(String path) throws InterruptedException {
+        Node.Response r = Node.get(path);
+        for (int i = 0; i < 120 && r.status() == 429; i++) {
+            Thread.sleep(1000);
+            r = Node.get(path);
+        }
+        return r;
     }
 
     private static void check(Node.Response r, String what) {
