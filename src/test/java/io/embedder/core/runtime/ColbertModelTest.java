@@ -62,18 +62,21 @@ class ColbertModelTest {
 
     private static final LoadedModel.Encoder FAKE = new LoadedModel.Encoder() {
         @Override
-        public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
-            lastIds = ids.clone();
-            lastMask = mask.clone();
-            float[] data = new float[batch * seq * DIM];
+        public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
+            long[] ids = new long[batch * seq];
+            long[] mask = new long[batch * seq];
+            buffers.ids().get(0, ids);
+            buffers.mask().get(0, mask);
+            lastIds = ids;
+            lastMask = mask;
             for (int i = 0; i < batch * seq; i++) {
                 boolean padding = ids[i] == 0 && mask[i] == 0;
                 float[] state = {ids[i], ids[i] % 7, 1, -1};
-                for (int d = 0; d < DIM; d++) {
-                    data[i * DIM + d] = padding ? 1e6f : state[d];
+                for (int d = 0; d < dim; d++) {
+                    buffers.output().put(i * dim + d, padding ? 1e6f : state[d]);
                 }
             }
-            return new HiddenStates(data, mask, batch, seq, DIM, false);
+            return new HiddenStates(buffers.output(), buffers.mask(), batch, seq, dim, false);
         }
 
         @Override

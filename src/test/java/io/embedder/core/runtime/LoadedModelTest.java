@@ -52,15 +52,14 @@ class LoadedModelTest {
 
     private static final LoadedModel.Encoder FAKE = new LoadedModel.Encoder() {
         @Override
-        public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
+        public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
             batchSizes.add(batch);
-            float[] data = new float[batch * seq * DIM];
             for (int i = 0; i < batch * seq; i++) {
-                for (int d = 0; d < DIM; d++) {
-                    data[i * DIM + d] = mask[i] == 0 ? 1e6f : ids[i] * (d + 1);
+                for (int d = 0; d < dim; d++) {
+                    buffers.output().put(i * dim + d, buffers.mask().get(i) == 0 ? 1e6f : buffers.ids().get(i) * (d + 1));
                 }
             }
-            return new HiddenStates(data, mask, batch, seq, DIM, false);
+            return new HiddenStates(buffers.output(), buffers.mask(), batch, seq, dim, false);
         }
 
         @Override
