@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -216,6 +217,29 @@ class ColbertModelTest {
         assertEquals(5, v.length);
         assertArrayEquals(unit(101, 4), v[0], 1e-7f);
         assertVectors(new float[][] {unit(101, 4), unit(2, 3), unit(7592, 5), unit(2088, 3), unit(102, 5)}, v);
+    }
+
+    /**
+     * Through the scheduler (the embedder's path), the same pipeline as on the calling thread: a query's [MASK] tokens
+     * reach the graph unattended, and every output vector is the same.
+     */
+    @Test
+    void theSchedulerKeepsTheMaskAndTheVectors() throws Exception {
+        LoadedModel m = model(PYLATE);
+        try (InferenceScheduler s = new InferenceScheduler(1, 0, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1, 0, 0), 1 << 20)) {
+            for (Role role : List.of(Role.QUERY, Role.DOCUMENT)) {
+                EmbedParams params = new EmbedParams(List.of("hello world!", "hello"), Task.TOKEN_EMBED, role, null, null,
+                    Truncation.MODEL_DEFAULT, TokenOptions.DEFAULT);
+                Embeddings direct = m.embed(params);
+                Embeddings scheduled = s.embed(m, params).get(10, TimeUnit.SECONDS);
+                if (role == Role.QUERY) {
+                    // [CLS] [unused0] hello world ! [SEP] + 4 [MASK]; [CLS] [unused0] hello [SEP] + 6 [MASK]
+                    assertArrayEquals(new long[] {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0}, lastMask);
+                }
+                assertEquals(direct.dimensions(), scheduled.dimensions());
+                assertArrayEquals(direct.tokens().toArray(), scheduled.tokens().toArray());
+            }
+        }
     }
 
     @Test

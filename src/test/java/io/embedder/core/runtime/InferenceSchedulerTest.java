@@ -229,6 +229,69 @@ class InferenceSchedulerTest {
         }
     }
 
+    /** A batch shared by requests is told once to their observer: its size, real tokens, padded tokens. */
+    @Test
+    void theObserverSeesEachSharedBatchOnce() throws Exception {
+        Recorder r = new Recorder();
+        LoadedModel m = model(r, 32, 4096);
+        List<List<Integer>> seen = Collections.synchronizedList(new ArrayList<>());
+        LoadedModel.BatchObserver observer = (size, realTokens, allTokens, nanos) -> seen.add(List.of(size, realTokens, allTokens));
+        try (InferenceScheduler s = new InferenceScheduler(1, 0, limits(32, 4096, 0), 1 << 20)) {
+            CompletableFuture<Embeddings> first = occupy(s, m, r);
+            // [CLS] apple [SEP] and [CLS] banana [SEP]: 3 tokens each; [CLS] cherry pie [SEP]: 4
+            CompletableFuture<Embeddings> one = s.embed(m, params(Role.DOCUMENT, "apple", "banana"), observer);
+            CompletableFuture<Embeddings> two = s.embed(m, params(Role.DOCUMENT, "cherry pie"), observer);
+            r.permits.release(Integer.MAX_VALUE / 2);
+            CompletableFuture.allOf(first, one, two).get(10, TimeUnit.SECONDS);
+            assertEquals(List.of(List.of(3, 10, 12)), seen);
+        }
+    }
+
+    /**
+     * A request whose texts run on two threads and fail on one completes (failed) only once the other's batch is over:
+     * the embedder releases the model copy then, so it is never closed under a running batch.
+     */
+    @Test
+    void aFailedRequestCompletesOnceNoneOfItsTextsRuns() throws Exception {
+        long apple = firstPiece("apple");
+        CountDownLatch appleRunning = new CountDownLatch(1);
+        CountDownLatch appleMayEnd = new CountDownLatch(1);
+        CountDownLatch bananaFailing = new CountDownLatch(1);
+        LoadedModel.Encoder encoder = new LoadedModel.Encoder() {
+            @Override
+            public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
+                if (buffers.ids().get(1) != apple) {
+                    bananaFailing.countDown();
+                    throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "ONNX inference failed: boom");
+                }
+                appleRunning.countDown();
+                try {
+                    appleMayEnd.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return new HiddenStates(buffers.output(), buffers.mask(), batch, seq, dim, false);
+            }
+
+            @Override
+            public void close() {}
+        };
+        LoadedModel m = new LoadedModel(model(new Recorder(), 1, 4096).spec(), tokenizer, encoder, DIM, limits(1, 4096, 0));
+        try (InferenceScheduler s = new InferenceScheduler(2, 0, limits(1, 4096, 0), 1 << 20)) {
+            CompletableFuture<Embeddings> request = s.embed(m, params(Role.DOCUMENT, "apple", "banana"));
+            try {
+                assertTrue(appleRunning.await(10, TimeUnit.SECONDS));
+                assertTrue(bananaFailing.await(10, TimeUnit.SECONDS));
+                Thread.sleep(200); // the other thread fails banana's text meanwhile
+                assertFalse(request.isDone());
+            } finally {
+                appleMayEnd.countDown();
+            }
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> request.get(10, TimeUnit.SECONDS));
+            assertEquals("ONNX inference failed: boom", failed.getCause().getMessage());
+        }
+    }
+
     @Test
     void aLoneDocumentBatchWaitsBoundedlyForCompany() throws Exception {
         Recorder r = new Recorder();

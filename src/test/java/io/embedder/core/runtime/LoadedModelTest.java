@@ -207,6 +207,26 @@ class LoadedModelTest {
         assertEquals(List.of(List.of(2, 7, 8), List.of(1, 5, 5)), seen);
     }
 
+    /**
+     * Through the scheduler, token vectors come from each text's own positions under left padding too (a padding leak
+     * would show as 1e6), equal to the calling thread's; the observer sees the same batch.
+     */
+    @Test
+    void theSchedulerFindsEachTextsTokensUnderLeftPadding() throws Exception {
+        LoadedModel m = model(Pooling.CLS, "left", List.of(), Map.of());
+        EmbedParams params = tokenParams(new TokenOptions(false, null, 1), "hello", "hello world!");
+        List<List<Integer>> seen = new ArrayList<>();
+        Embeddings direct = m.embed(params, (size, realTokens, allTokens, nanos) -> seen.add(List.of(size, realTokens, allTokens)));
+        try (InferenceScheduler s = new InferenceScheduler(1, 0, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1, 0, 0), 1 << 20)) {
+            Embeddings scheduled = s.embed(m, params, (size, realTokens, allTokens, nanos) -> seen.add(List.of(size, realTokens, allTokens)))
+                .get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertArrayEquals(direct.tokens().toArray(), scheduled.tokens().toArray());
+        }
+        // [CLS] hello [SEP] and [CLS] hello world ! [SEP]: 8 tokens, padded to 2 × 5
+        assertEquals(List.of(List.of(2, 8, 10), List.of(2, 8, 10)), seen);
+        assertArrayEquals(new float[] {2088, 4176, 6264, 8352}, direct.tokens().get(1)[2]);
+    }
+
     @Test
     void warmUpRunsTheWholePipelineOnce() {
         LoadedModel m = model(Pooling.CLS, "right", List.of(), Map.of());
