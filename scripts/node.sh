@@ -2,8 +2,10 @@
 # A real single-node OpenSearch (integ-test distribution + k-NN + our plugin) for development and tests.
 #
 #   scripts/node.sh install <name> <plugin-zip> [--no-knn] [--cluster <cluster> <seed ports> <managers>] [--setting k=v]...
+#                           [--plugin <zip>]...
 #                            fresh node home with k-NN (unless --no-knn) and the plugin; single-node unless --cluster
-#                            (seed ports: transport ports a,b,..; managers: node names a,b,.. of the first election)
+#                            (seed ports: transport ports a,b,..; managers: node names a,b,.. of the first election);
+#                            --plugin: more plugin zips, installed in the order given after k-NN and before ours
 #   scripts/node.sh start   <name> <http-port> [--foreground|--no-wait]
 #   scripts/node.sh stop    <name>
 #   scripts/node.sh logs    <name> [lines]               follow the main log, or print its last <lines> lines
@@ -30,7 +32,7 @@ cache=${EMBEDDER_CACHE:-$HOME/.cache/opensearch-embedder}
 run_user=opensearch-embedder
 
 die() { echo "node.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 [ $# -ge 2 ] || usage
 cmd=$1 name=$2
@@ -81,8 +83,9 @@ node_pids() {
     pid=$(cat "$pidfile" 2>/dev/null) || pid=none
     if grep -qzxF -e "-Dopensearch.path.home=$home" "/proc/$pid/cmdline" 2>/dev/null; then echo "$pid"; return 0; fi
   fi
-  # The patterns come through a file so that grep does not find itself.
-  grep -lzxF -f <(printf '%s\n' "-Dopensearch.path.home=$home" "$home/bin/opensearch") /proc/[0-9]*/cmdline 2>/dev/null |
+  # The patterns come through a file so that grep does not find itself. A process that exits while grep scans
+  # /proc makes grep fail (status 2) even when it found the node: only the final grep's result counts (pipefail).
+  { grep -lzxF -f <(printf '%s\n' "-Dopensearch.path.home=$home" "$home/bin/opensearch") /proc/[0-9]*/cmdline 2>/dev/null || true; } |
     sed 's:^/proc/\([0-9]*\)/cmdline$:\1:' | grep .
 }
 
@@ -102,13 +105,16 @@ write_heap() {
 }
 
 do_install() {
-  local zip=${1:-} with_knn=1 cluster="" seeds="" managers="" extra=""
+  local zip=${1:-} with_knn=1 cluster="" seeds="" managers="" extra="" p
+  local -a plugins=()
   shift || true
   while [ $# -gt 0 ]; do
     case "$1" in
       --no-knn) with_knn=0; shift ;;
       --cluster) [ $# -ge 4 ] || usage; cluster=$2 seeds=$3 managers=$4; shift 4 ;;
       --setting) [ $# -ge 2 ] && [[ $2 == *=* ]] || usage; extra+="${2%%=*}: ${2#*=}"$'\n'; shift 2 ;;
+      --plugin) [ $# -ge 2 ] && [ -f "$2" ] || die "plugin zip not found: ${2:-<none given>}"
+        plugins+=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
       *) usage ;;
     esac
   done
@@ -135,6 +141,9 @@ do_install() {
   if [ "$with_knn" -eq 1 ]; then
     "$home/bin/opensearch-plugin" install --batch "file://$knn"
   fi
+  for p in ${plugins[@]+"${plugins[@]}"}; do
+    "$home/bin/opensearch-plugin" install --batch "file://$p"
+  done
   "$home/bin/opensearch-plugin" install --batch "file://$zip"
   cat >>"$home/config/opensearch.yml" <<EOF
 

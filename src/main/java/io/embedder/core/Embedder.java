@@ -3,6 +3,7 @@ package io.embedder.core;
 import io.embedder.core.model.ModelSpec;
 import io.embedder.core.model.ModelSpecReader;
 import io.embedder.core.runtime.DjlEnvironment;
+import io.embedder.core.runtime.InferenceScheduler;
 import io.embedder.core.runtime.LoadedModel;
 import io.embedder.core.stats.ModelCounters;
 import io.embedder.core.stats.ModelStats;
@@ -18,22 +19,19 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * The node's one embedder: model directories under {@code modelsDir}, each loaded on first use (or by {@link #load})
- * and then shared until {@link #unload}; per-model counters for the stats API. Thread-safe. Has no OpenSearch types,
- * so it is tested alone.
+ * and then shared until {@link #unload}; per-model counters for the stats API. All native work runs on its
+ * {@link InferenceScheduler}'s threads, which batch texts across concurrent requests and serve query-role texts first.
+ * Thread-safe. Has no OpenSearch types, so it is tested alone.
  */
 public final class Embedder implements Closeable {
 
@@ -44,7 +42,7 @@ public final class Embedder implements Closeable {
     private final LoadedModel.Limits limits;
     private final Map<String, Resident> loaded = new ConcurrentHashMap<>();
     private final Map<String, ModelCounters> counters = new ConcurrentHashMap<>();
-    private final ExecutorService nativeThreads;
+    private final InferenceScheduler scheduler;
     private volatile boolean closed;
 
     /**
@@ -58,12 +56,7 @@ public final class Embedder implements Closeable {
         this.modelsDir = modelsDir.toAbsolutePath().normalize();
         this.limits = limits;
         DjlEnvironment.configure(nativeCacheDir);
-        AtomicInteger n = new AtomicInteger();
-        this.nativeThreads = Executors.newFixedThreadPool(Math.max(1, limits.inferenceThreads()), r -> {
-            Thread t = new Thread(null, r, "embedder-native-" + n.incrementAndGet(), NATIVE_STACK_BYTES);
-            t.setDaemon(true);
-            return t;
-        });
+        this.scheduler = new InferenceScheduler(limits.inferenceThreads(), limits.queryThreads(), limits, NATIVE_STACK_BYTES);
     }
 
     public Path modelsDir() {
@@ -178,39 +171,42 @@ public final class Embedder implements Closeable {
     }
 
     /**
-     * Embeds on one of the embedder's native threads (large stacks), loading the model first if needed; the caller
-     * waits. Callers bound the concurrency (the node's {@code embedder} thread pool does).
+     * Embeds on the embedder's native threads (large stacks), loading the model first if needed; the caller waits.
+     * Callers bound the concurrency (the node's {@code embedder} thread pools do).
      */
     public Embeddings embed(String model, EmbedParams params) {
+        return await(embedAsync(model, params));
+    }
+
+    /**
+     * {@link #embed} without waiting: completes on a native thread once the request's last text is embedded. The
+     * request keeps the copy of the model it started on until then, even if the model is reloaded or unloaded meanwhile.
+     */
+    public CompletableFuture<Embeddings> embedAsync(String model, EmbedParams params) {
         long start = System.nanoTime();
-        return onNativeThread(() -> {
-            boolean hit = model != null && loaded.containsKey(model);
-            Resident r = acquire(model);
+        boolean hit = model != null && loaded.containsKey(model);
+        return acquire(model, params.role()).thenCompose(r -> {
             ModelCounters c = counters(model);
             c.started(hit);
-            try {
-                Embeddings result = r.model().embed(params, c);
-                c.succeeded(params.texts().size(), System.nanoTime() - start);
-                return result;
-            } catch (RuntimeException e) {
-                c.failed();
-                throw e;
-            } finally {
+            return scheduler.embed(r.model(), params, c).whenComplete((result, failure) -> {
                 r.release();
-            }
+                if (failure == null) {
+                    c.succeeded(params.texts().size(), System.nanoTime() - start);
+                } else {
+                    c.failed();
+                }
+            });
         });
     }
 
     /** The model's full output dimensions, loading it on first use (on a native thread; the caller waits). */
     public int dimensions(String model) {
-        return onNativeThread(() -> {
-            Resident r = acquire(model);
-            try {
-                return r.model().dimensions();
-            } finally {
-                r.release();
-            }
-        });
+        Resident r = await(acquire(model, null));
+        try {
+            return r.model().dimensions();
+        } finally {
+            r.release();
+        }
     }
 
     /** Each model's counters: every model directory, and models that were used and are gone from disk. Sorted by name. */
@@ -227,8 +223,20 @@ public final class Embedder implements Closeable {
         return out;
     }
 
-    /** The model in memory, used by the caller until it calls {@link Resident#release}; loads it first if needed. */
-    private Resident acquire(String name) {
+    /**
+     * The model in memory, used by the caller until it calls {@link Resident#release}: at once when it is loaded, else
+     * once a native thread (in the lane of {@code role}) has loaded it.
+     */
+    private CompletableFuture<Resident> acquire(String name, Role role) {
+        Resident r = name == null || closed ? null : loaded.get(name);
+        if (r != null && r.tryAcquire()) {
+            return CompletableFuture.completedFuture(r);
+        }
+        return scheduler.call(() -> acquireOrLoad(name), role);
+    }
+
+    /** {@link #acquire}, loading the model if needed: on a native thread only (loading creates the ONNX session). */
+    private Resident acquireOrLoad(String name) {
         while (true) {
             checkOpen();
             Resident r = name == null ? null : loaded.get(name);
@@ -274,25 +282,28 @@ public final class Embedder implements Closeable {
         }
     }
 
+    /** Runs {@code work} on a native thread (document lane); the caller waits. */
     private <T> T onNativeThread(Callable<T> work) {
         checkOpen();
-        Future<T> future;
-        try {
-            future = nativeThreads.submit(work);
-        } catch (RejectedExecutionException e) {
-            throw new IllegalStateException("the embedder is closed", e);
-        }
+        return await(scheduler.call(work, null));
+    }
+
+    /** The future's value; its failure rethrown as it was when unchecked. */
+    private static <T> T await(CompletableFuture<T> future) {
         try {
             return future.get();
         } catch (InterruptedException e) {
-            future.cancel(true);
             Thread.currentThread().interrupt();
             throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "interrupted while embedding", e);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
+            Throwable cause = e.getCause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
+            if (cause instanceof RuntimeException r) {
                 throw r;
             }
-            throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "embedding failed: " + e.getCause(), e.getCause());
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "embedding failed: " + cause, cause);
         }
     }
 
@@ -311,14 +322,7 @@ public final class Embedder implements Closeable {
     @Override
     public void close() {
         closed = true;
-        nativeThreads.shutdown();
-        try {
-            if (!nativeThreads.awaitTermination(30, TimeUnit.SECONDS)) {
-                nativeThreads.shutdownNow();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        scheduler.close();
         List<RuntimeException> failures = new ArrayList<>();
         for (String name : List.copyOf(loaded.keySet())) {
             Resident r = loaded.remove(name);

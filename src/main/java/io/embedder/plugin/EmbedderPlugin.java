@@ -8,7 +8,6 @@ import io.embedder.action.TransportEmbedderActions;
 import io.embedder.action.TransportModelLifecycleActions;
 import io.embedder.action.TransportStatsAction;
 import io.embedder.core.Embedder;
-import io.embedder.core.runtime.LoadedModel;
 import io.embedder.ingest.EmbedProcessor;
 import io.embedder.mapper.LateInteractionFieldMapper;
 import io.embedder.query.LateInteractionQueryBuilder;
@@ -78,19 +77,18 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
         return EmbedderSettings.all();
     }
 
+    /**
+     * Two bounded pools whose threads wait while the embedder's own threads run inference: one for searches and
+     * {@code _embed}, one for ingest, so queued ingest work never delays a search before the embedder sees it (the
+     * embedder then serves query texts first). Enough waiting threads that texts of concurrent requests fill batches.
+     */
     @Override
     public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
-        return List.of(new FixedExecutorBuilder(settings, EmbedderSettings.THREAD_POOL, defaultPoolSize(), 256,
-            "thread_pool." + EmbedderSettings.THREAD_POOL));
-    }
-
-    private static int defaultPoolSize() {
-        return Math.max(1, Runtime.getRuntime().availableProcessors());
-    }
-
-    /** As many native threads as the pool that calls the embedder has threads. */
-    private static int inferenceThreads(Settings settings) {
-        return settings.getAsInt("thread_pool." + EmbedderSettings.THREAD_POOL + ".size", defaultPoolSize());
+        int cores = Runtime.getRuntime().availableProcessors();
+        return List.of(
+            new FixedExecutorBuilder(settings, EmbedderSettings.THREAD_POOL, 4 * cores, 256, "thread_pool." + EmbedderSettings.THREAD_POOL),
+            new FixedExecutorBuilder(settings, EmbedderSettings.INGEST_THREAD_POOL, 32 * cores, 1024,
+                "thread_pool." + EmbedderSettings.INGEST_THREAD_POOL));
     }
 
     @Override
@@ -100,10 +98,7 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
                                                NodeEnvironment nodeEnvironment, NamedWriteableRegistry namedWriteableRegistry,
                                                IndexNameExpressionResolver indexNameExpressionResolver,
                                                Supplier<RepositoriesService> repositoriesServiceSupplier) {
-        LoadedModel.Limits limits = new LoadedModel.Limits(EmbedderSettings.MAX_BATCH_SIZE.get(settings),
-            EmbedderSettings.TOKEN_BUDGET.get(settings), EmbedderSettings.INTRA_OP_THREADS.get(settings),
-            EmbedderSettings.MODEL_MAX_SIZE.get(settings).getBytes(), inferenceThreads(settings));
-        embedder = new Embedder(environment.configDir().resolve(NAME).resolve("models"), limits,
+        embedder = new Embedder(environment.configDir().resolve(NAME).resolve("models"), EmbedderSettings.limits(settings),
             environment.tmpDir().resolve("embedder-native"));
         preload(EmbedderSettings.PRELOAD_MODELS.get(settings), threadPool);
         return List.of(embedder, reuseCounter);
@@ -143,7 +138,7 @@ public class EmbedderPlugin extends Plugin implements ActionPlugin, SearchPlugin
     @Override
     public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
         return Map.of(EmbedProcessor.TYPE, new EmbedProcessor.Factory(() -> embedder,
-            task -> parameters.client.threadPool().executor(EmbedderSettings.THREAD_POOL).execute(task), parameters,
+            task -> parameters.client.threadPool().executor(EmbedderSettings.INGEST_THREAD_POOL).execute(task), parameters,
             EmbedderSettings.DEFAULT_MODEL.get(settings), EmbedderSettings.MAX_BATCH_SIZE.get(settings), reuseCounter));
     }
 

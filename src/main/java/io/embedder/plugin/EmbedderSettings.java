@@ -1,7 +1,9 @@
 package io.embedder.plugin;
 
+import io.embedder.core.runtime.LoadedModel;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Setting.Property;
+import org.opensearch.common.unit.TimeValue;
 import org.opensearch.core.common.unit.ByteSizeUnit;
 import org.opensearch.core.common.unit.ByteSizeValue;
 
@@ -12,8 +14,14 @@ public final class EmbedderSettings {
 
     private EmbedderSettings() {}
 
-    /** Thread pool that runs inference; REST threads never embed. */
+    /**
+     * Thread pool whose threads wait for query-time inference ({@code text_knn}) and {@code _embed}; REST and
+     * transport threads never embed. Its bounded queue answers 429 when full.
+     */
     public static final String THREAD_POOL = "embedder";
+
+    /** Thread pool whose threads wait for the {@code embed} ingest processor's inference, so bulks never queue searches. */
+    public static final String INGEST_THREAD_POOL = "embedder_ingest";
 
     public static final Setting<String> DEFAULT_MODEL =
         Setting.simpleString("embedder.default_model", "bge-small-en-v1.5", Property.NodeScope);
@@ -21,11 +29,24 @@ public final class EmbedderSettings {
     public static final Setting<Integer> INTRA_OP_THREADS =
         Setting.intSetting("embedder.inference.intra_op_threads", 1, 1, 64, Property.NodeScope);
 
+    /** Batches that run at once: by default cores / intra_op_threads, so they do not oversubscribe the cores. */
+    public static final Setting<Integer> INFERENCE_THREADS = new Setting<>("embedder.inference.threads",
+        s -> Integer.toString(LoadedModel.Limits.defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), INTRA_OP_THREADS.get(s))),
+        v -> Setting.parseInt(v, 1, 1024, "embedder.inference.threads"), Property.NodeScope);
+
+    /** Threads that run only query-role inference, so a search never waits behind an ingest batch already running. */
+    public static final Setting<Integer> QUERY_THREADS =
+        Setting.intSetting("embedder.inference.query_threads", LoadedModel.Limits.DEFAULT_QUERY_THREADS, 0, 64, Property.NodeScope);
+
     public static final Setting<Integer> MAX_BATCH_SIZE =
-        Setting.intSetting("embedder.batch.max_size", 32, 1, 1024, Property.NodeScope);
+        Setting.intSetting("embedder.batch.max_size", LoadedModel.Limits.DEFAULT_MAX_BATCH_SIZE, 1, 1024, Property.NodeScope);
 
     public static final Setting<Integer> TOKEN_BUDGET =
-        Setting.intSetting("embedder.batch.token_budget", 8192, 16, 1 << 20, Property.NodeScope);
+        Setting.intSetting("embedder.batch.token_budget", LoadedModel.Limits.DEFAULT_TOKEN_BUDGET, 16, 1 << 20, Property.NodeScope);
+
+    /** How long a document batch that is not full waits for texts of other requests. */
+    public static final Setting<TimeValue> MAX_WAIT = Setting.timeSetting("embedder.batch.max_wait",
+        TimeValue.timeValueNanos(LoadedModel.Limits.DEFAULT_MAX_WAIT_MICROS * 1000), TimeValue.ZERO, Property.NodeScope);
 
     /** Largest ONNX file a model may have; a larger one is refused at load, before any native allocation. */
     public static final Setting<ByteSizeValue> MODEL_MAX_SIZE =
@@ -36,6 +57,14 @@ public final class EmbedderSettings {
         Setting.listSetting("embedder.preload_models", List.of(), s -> s, Property.NodeScope);
 
     public static List<Setting<?>> all() {
-        return List.of(DEFAULT_MODEL, INTRA_OP_THREADS, MAX_BATCH_SIZE, TOKEN_BUDGET, MODEL_MAX_SIZE, PRELOAD_MODELS);
+        return List.of(DEFAULT_MODEL, INTRA_OP_THREADS, INFERENCE_THREADS, QUERY_THREADS, MAX_BATCH_SIZE, TOKEN_BUDGET, MAX_WAIT,
+            MODEL_MAX_SIZE, PRELOAD_MODELS);
+    }
+
+    /** The embedder's limits from the node settings. */
+    public static LoadedModel.Limits limits(org.opensearch.common.settings.Settings settings) {
+        return new LoadedModel.Limits(MAX_BATCH_SIZE.get(settings), TOKEN_BUDGET.get(settings), INTRA_OP_THREADS.get(settings),
+            MODEL_MAX_SIZE.get(settings).getBytes(), INFERENCE_THREADS.get(settings), QUERY_THREADS.get(settings),
+            MAX_WAIT.get(settings).micros());
     }
 }

@@ -110,7 +110,7 @@ class StatsIT {
         assertEquals(List.of(BGE), List.copyOf(node.getAsJsonObject("models").keySet()));
         assertEquals(List.of(BGE), List.copyOf(one.object().getAsJsonObject("models").keySet()));
         String name = node.get("name").getAsString();
-        Node.Response byName = Node.getFrom(nodes.get(2), "/_plugins/_embedder/_nodes/" + name + "/stats");
+        Node.Response byName = Node.getFrom(nodes.get(nodes.size() - 1), "/_plugins/_embedder/_nodes/" + name + "/stats");
         assertEquals(1, byName.object().getAsJsonObject("_nodes").get("total").getAsInt());
         assertEquals(name, byName.object().getAsJsonObject("nodes").entrySet().iterator().next().getValue().getAsJsonObject().get("name").getAsString());
     }

@@ -7,7 +7,6 @@ import io.embedder.core.runtime.HiddenStates;
 import io.embedder.core.runtime.TokenizedText;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -132,7 +131,8 @@ public final class TokenEmbedding {
                 leadingSpecial = kind == TokenizedText.SPECIAL;
             }
             int from = (row * states.seq() + offset + t) * dim;
-            float[] v = Arrays.copyOfRange(states.data(), from, from + dim);
+            float[] v = new float[dim];
+            states.data().get(from, v, 0, dim);
             if (colbert != null) {
                 for (Projection p : colbert.projections()) {
                     v = p.apply(v);

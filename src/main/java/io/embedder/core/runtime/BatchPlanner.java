@@ -36,4 +36,35 @@ public final class BatchPlanner {
         }
         return batches;
     }
+
+    /**
+     * The batch for one text that must run now, {@code anchor} (the longest-waiting one), among texts waiting to run:
+     * it, then the others in order of nearest length (ties: lower index first), each taken if the batch still fits
+     * {@code tokenBudget} padded tokens and {@code maxBatchSize} texts. Length-near texts pad little. Returns indices
+     * into {@code lengths}, {@code anchor} first.
+     */
+    public static int[] around(int[] lengths, int anchor, int maxBatchSize, int tokenBudget) {
+        if (maxBatchSize < 1 || tokenBudget < 1) {
+            throw new IllegalArgumentException("maxBatchSize and tokenBudget must be positive");
+        }
+        int target = lengths[anchor];
+        int[] others = IntStream.range(0, lengths.length).filter(i -> i != anchor).boxed()
+            .sorted(Comparator.<Integer>comparingInt(i -> Math.abs(lengths[i] - target)).thenComparingInt(i -> i))
+            .mapToInt(Integer::intValue).toArray();
+        int[] batch = new int[Math.min(maxBatchSize, lengths.length)];
+        batch[0] = anchor;
+        int size = 1;
+        int longest = target;
+        for (int i : others) {
+            if (size == batch.length) {
+                break;
+            }
+            int width = Math.max(longest, lengths[i]);
+            if ((long) (size + 1) * width <= tokenBudget) {
+                batch[size++] = i;
+                longest = width;
+            }
+        }
+        return java.util.Arrays.copyOf(batch, size);
+    }
 }

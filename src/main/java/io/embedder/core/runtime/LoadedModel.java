@@ -11,7 +11,7 @@ import io.embedder.core.pooling.Pooling;
 import io.embedder.core.pooling.PoolingKernels;
 import io.embedder.core.pooling.VectorOps;
 
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -22,10 +22,46 @@ import java.util.Map;
 public final class LoadedModel implements AutoCloseable {
 
     /**
-     * Batching limits, ONNX threads per call, the largest ONNX file a model may have ({@code maxModelBytes}), and how
-     * many calls may run native code at once ({@code inferenceThreads}).
+     * Batching limits ({@code maxBatchSize} texts and {@code tokenBudget} padded tokens per ONNX run), ONNX Runtime
+     * threads per run, the largest ONNX file a model may have ({@code maxModelBytes}), how many batches run at once
+     * ({@code inferenceThreads}), how many more threads run only query-role work ({@code queryThreads}), and how long
+     * a document-role batch that is not full may wait for more texts ({@code maxWaitMicros}).
      */
-    public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads) {}
+    public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
+                         int queryThreads, long maxWaitMicros) {
+
+        public static final int DEFAULT_MAX_BATCH_SIZE = 32;
+        public static final int DEFAULT_TOKEN_BUDGET = 256;
+        public static final int DEFAULT_QUERY_THREADS = 1;
+        public static final long DEFAULT_MAX_WAIT_MICROS = 2000;
+        public static final long DEFAULT_MAX_MODEL_BYTES = 2L << 30;
+
+        public Limits {
+            if (maxBatchSize < 1 || tokenBudget < 1 || intraOpThreads < 1 || inferenceThreads < 1 || queryThreads < 0 || maxWaitMicros < 0) {
+                throw new IllegalArgumentException("invalid limits " + maxBatchSize + ", " + tokenBudget + ", " + intraOpThreads + ", "
+                    + inferenceThreads + ", " + queryThreads + ", " + maxWaitMicros);
+            }
+        }
+
+        /** With the default query threads and wait. */
+        public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads) {
+            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS);
+        }
+
+        /**
+         * Inference threads that fill the cores without oversubscribing them: {@code cores / intraOpThreads} (at least
+         * one), each running one batch at a time with {@code intraOpThreads} ONNX Runtime threads.
+         */
+        public static int defaultInferenceThreads(int cores, int intraOpThreads) {
+            return Math.max(1, cores / intraOpThreads);
+        }
+
+        /** The defaults for this machine (one ONNX thread per batch, as many batches at once as cores). */
+        public static Limits defaults() {
+            return new Limits(DEFAULT_MAX_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, 1, DEFAULT_MAX_MODEL_BYTES,
+                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS);
+        }
+    }
 
     /** ONNX Runtime holds about this many times the graph's file size in native memory once loaded. */
     static final int NATIVE_MEMORY_FACTOR = 2;
@@ -58,7 +94,8 @@ public final class LoadedModel implements AutoCloseable {
 
     /** The part of the ONNX session the pipeline uses; a seam for tests. */
     public interface Encoder extends AutoCloseable {
-        HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq);
+        /** Runs the padded {@code [batch, seq]} inputs in {@code buffers}, writing the output into {@code buffers.output()}. */
+        HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim);
 
         @Override
         void close();
@@ -105,8 +142,8 @@ public final class LoadedModel implements AutoCloseable {
         checkProjections(spec, graphDims > 0 ? graphDims : declared, onnx, tokenizer);
         return new LoadedModel(spec, tokenizer, new Encoder() {
             @Override
-            public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
-                return onnx.run(ids, mask, types, batch, seq);
+            public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
+                return onnx.run(buffers, batch, seq, dim);
             }
 
             @Override
@@ -150,9 +187,13 @@ public final class LoadedModel implements AutoCloseable {
         if (spec.maxTokenId() < 0) {
             return;
         }
-        long[] ids = {spec.maxTokenId()};
+        BatchBuffers buffers = new BatchBuffers();
+        int dims = onnx.declaredDimensions() > 0 ? onnx.declaredDimensions() : spec.dimensions().value();
+        buffers.reset(1, dims);
+        buffers.ids().put(0, spec.maxTokenId());
+        buffers.mask().put(0, 1L);
         try {
-            onnx.run(ids, new long[] {1}, new long[] {0}, 1, 1);
+            onnx.run(buffers, 1, 1, dims);
         } catch (EmbedderException e) {
             tokenizer.close();
             onnx.close();
@@ -220,15 +261,47 @@ public final class LoadedModel implements AutoCloseable {
         return spec.defaultPromptName() == null ? "" : prompts.get(spec.defaultPromptName());
     }
 
-    /** Embeds the texts of {@code params} after checking the parameters against this model. */
+    /**
+     * Embeds the texts of {@code params} on the calling thread, after checking the parameters against this model:
+     * identical texts once, batches cut from the length-sorted texts by {@link #limits()}. The embedder's scheduler
+     * does the same across concurrent requests.
+     */
     public Embeddings embed(EmbedParams params) {
         return embed(params, BatchObserver.NONE);
     }
 
     /** As {@link #embed(EmbedParams)}, telling {@code observer} about each ONNX run. */
     public Embeddings embed(EmbedParams params, BatchObserver observer) {
+        EmbedRequest request = new EmbedRequest(this, params, observer);
+        int[] lengths = new int[request.size()];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = request.text(i).length();
+        }
+        BatchBuffers buffers = new BatchBuffers();
+        for (int[] batch : BatchPlanner.plan(lengths, limits.maxBatchSize(), limits.tokenBudget())) {
+            List<TokenizedText> texts = new ArrayList<>(batch.length);
+            for (int i : batch) {
+                texts.add(request.text(i));
+            }
+            HiddenStates states = run(texts, buffers, observer);
+            for (int row = 0; row < batch.length; row++) {
+                request.accept(batch[row], states, row);
+            }
+        }
+        return request.result().join();
+    }
+
+    Limits limits() {
+        return limits;
+    }
+
+    /**
+     * Checks a request's task and dimensions against this model; returns the output size of task embed.
+     *
+     * @throws EmbedderException (bad request) naming the parameter and what this model allows
+     */
+    int checkTask(EmbedParams params) {
         Pooling pooling = spec.pooling().value();
-        boolean normalize = params.normalize() != null ? params.normalize() : spec.normalize().value();
         int outDims = checkDimensions(params);
         if (params.task() == Task.EMBED && pooling == Pooling.ALL) {
             throw EmbedderException.badRequest("model [" + spec.name() + "] has pooling [all] (token-level output): use task [token_embed]");
@@ -236,44 +309,17 @@ public final class LoadedModel implements AutoCloseable {
         if (params.task() == Task.TOKEN_EMBED && pooling == Pooling.NONE) {
             throw EmbedderException.badRequest("model [" + spec.name() + "] has pooling [none] (its graph pools): task [token_embed] needs token states");
         }
+        return outDims;
+    }
 
-        TokenEmbedding tokenEmbedding = params.task() == Task.TOKEN_EMBED
-            ? TokenEmbedding.of(spec.name(), spec.tokenEmbed(), params.role(), params.tokens(), normalize, dimensions) : null;
-        int maxTokens = tokenEmbedding == null ? spec.maxTokens().value() : tokenEmbedding.maxTokens(spec.maxTokens().value());
-        String prompt = prompt(params.role());
-        List<String> texts = params.texts();
-        TokenizedText[] tokenized = new TokenizedText[texts.size()];
-        int[] lengths = new int[texts.size()];
-        for (int i = 0; i < tokenized.length; i++) {
-            try {
-                tokenized[i] = tokenizer.encode(prompt + texts.get(i), maxTokens, params.truncation());
-            } catch (EmbedderException e) {
-                throw new EmbedderException(e.kind(), "[texts][" + i + "]: " + e.getMessage(), e);
-            }
-            if (tokenEmbedding != null) {
-                tokenized[i] = tokenEmbedding.prepare(tokenized[i]);
-            }
-            lengths[i] = tokenized[i].length();
-        }
+    /** Task {@code token_embed} of a request, checked against this model: how its texts are tokenized and which states are kept. */
+    TokenEmbedding tokenEmbedding(EmbedParams params, boolean normalize) {
+        return TokenEmbedding.of(spec.name(), spec.tokenEmbed(), params.role(), params.tokens(), normalize, dimensions);
+    }
 
-        float[][] vectors = params.task() == Task.EMBED ? new float[texts.size()][] : null;
-        float[][][] tokens = params.task() == Task.TOKEN_EMBED ? new float[texts.size()][][] : null;
-        for (int[] batch : BatchPlanner.plan(lengths, limits.maxBatchSize(), limits.tokenBudget())) {
-            long start = System.nanoTime();
-            HiddenStates states = runBatch(tokenized, batch);
-            observer.onBatch(batch.length, tokenCount(lengths, batch, false), tokenCount(lengths, batch, true), System.nanoTime() - start);
-            for (int row = 0; row < batch.length; row++) {
-                int text = batch[row];
-                if (vectors != null) {
-                    vectors[text] = pooled(states, row, pooling, normalize, outDims);
-                } else {
-                    int offset = spec.leftPadding() ? states.seq() - tokenized[text].length() : 0;
-                    tokens[text] = tokenEmbedding.vectors(states, row, offset, tokenized[text]);
-                }
-            }
-        }
-        return new Embeddings(spec.name(), params.task(), params.task() == Task.EMBED ? outDims : tokenEmbedding.dimensions(),
-            vectors == null ? List.of() : Arrays.asList(vectors), tokens == null ? List.of() : Arrays.asList(tokens));
+    /** Tokenizes {@code prompt + text} within {@code maxTokens}. */
+    TokenizedText tokenize(String prompt, String text, int maxTokens, Truncation truncation) {
+        return tokenizer.encode(prompt + text, maxTokens, truncation);
     }
 
     private int checkDimensions(EmbedParams params) {
@@ -293,51 +339,56 @@ public final class LoadedModel implements AutoCloseable {
         return requested;
     }
 
-    /** Tokens of the batch's texts, or ({@code padded}) of the padded batch: its size × its longest text. */
-    private static int tokenCount(int[] lengths, int[] batch, boolean padded) {
-        int sum = 0;
-        int longest = 0;
-        for (int i : batch) {
-            sum += lengths[i];
-            longest = Math.max(longest, lengths[i]);
-        }
-        return padded ? longest * batch.length : sum;
-    }
-
-    /** Pads the batch (right, or left when the model says so) and runs it. */
-    private HiddenStates runBatch(TokenizedText[] tokenized, int[] batch) {
+    /**
+     * Pads {@code texts} to the longest of them (right, or left when the model says so) in {@code buffers}, runs them
+     * as one batch and tells {@code observer}; the states stay in {@code buffers} until their next use. A text's
+     * attention mask is its own when it has one (a ColBERT query's expansion tokens may be unattended), else all 1s.
+     */
+    HiddenStates run(List<TokenizedText> texts, BatchBuffers buffers, BatchObserver observer) {
+        long start = System.nanoTime();
+        int batch = texts.size();
         int seq = 0;
-        for (int i : batch) {
-            seq = Math.max(seq, tokenized[i].length());
+        int realTokens = 0;
+        for (TokenizedText t : texts) {
+            seq = Math.max(seq, t.length());
+            realTokens += t.length();
         }
-        long[] ids = new long[batch.length * seq];
-        long[] mask = new long[batch.length * seq];
-        long[] types = new long[batch.length * seq];
-        for (int row = 0; row < batch.length; row++) {
-            TokenizedText t = tokenized[batch[row]];
-            int offset = row * seq + (spec.leftPadding() ? seq - t.length() : 0);
-            System.arraycopy(t.ids(), 0, ids, offset, t.length());
-            System.arraycopy(t.typeIds(), 0, types, offset, t.length());
-            if (t.attention() == null) {
-                Arrays.fill(mask, offset, offset + t.length(), 1L);
+        boolean pooledGraph = spec.pooling().value() == Pooling.NONE;
+        buffers.reset(batch * seq, batch * (pooledGraph ? 1 : seq) * dimensions);
+        for (int row = 0; row < batch; row++) {
+            TokenizedText t = texts.get(row);
+            int offset = row * seq + paddingBefore(t, seq);
+            buffers.ids().put(offset, t.ids());
+            buffers.types().put(offset, t.typeIds());
+            if (t.attention() != null) {
+                buffers.mask().put(offset, t.attention());
             } else {
-                System.arraycopy(t.attention(), 0, mask, offset, t.length()); // a ColBERT query's expansion tokens may be unattended
+                for (int i = 0; i < t.length(); i++) {
+                    buffers.mask().put(offset + i, 1L);
+                }
             }
         }
-        HiddenStates states = encoder.run(ids, mask, types, batch.length, seq);
-        if (states.dim() != dimensions || states.batch() != batch.length || (!states.pooled() && states.seq() != seq)) {
+        HiddenStates states = encoder.run(buffers, batch, seq, dimensions);
+        if (states.dim() != dimensions || states.batch() != batch || (!states.pooled() && states.seq() != seq)) {
             throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "model [" + spec.name() + "] returned shape ["
-                + states.batch() + ", " + states.seq() + ", " + states.dim() + "] for a batch of [" + batch.length + ", " + seq + "]");
+                + states.batch() + ", " + states.seq() + ", " + states.dim() + "] for a batch of [" + batch + ", " + seq + "]");
         }
+        observer.onBatch(batch, realTokens, batch * seq, System.nanoTime() - start);
         return states;
     }
 
-    private float[] pooled(HiddenStates states, int row, Pooling pooling, boolean normalize, int outDims) {
+    /** Padding positions before a text's first token in a batch {@code seq} wide: all of them under left padding, else none. */
+    int paddingBefore(TokenizedText text, int seq) {
+        return spec.leftPadding() ? seq - text.length() : 0;
+    }
+
+    /** Row {@code row} pooled by the model's pooling, truncated to {@code outDims}, normalized if asked. */
+    float[] pooled(HiddenStates states, int row, boolean normalize, int outDims) {
         float[] v = new float[states.dim()];
         if (states.pooled()) {
-            System.arraycopy(states.data(), row * states.dim(), v, 0, states.dim());
+            states.data().get(row * states.dim(), v, 0, states.dim());
         } else {
-            PoolingKernels.pool(pooling, states.data(), states.mask(), row, states.seq(), states.dim(), v);
+            PoolingKernels.pool(spec.pooling().value(), states.data(), states.mask(), row, states.seq(), states.dim(), v);
         }
         // Matryoshka: truncate first, then normalize what is kept (the same direction as normalize, truncate, normalize)
         if (outDims != v.length) {

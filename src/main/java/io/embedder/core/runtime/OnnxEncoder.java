@@ -2,19 +2,15 @@ package io.embedder.core.runtime;
 
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import io.embedder.core.EmbedderException;
 
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -34,12 +30,14 @@ public final class OnnxEncoder implements AutoCloseable {
     private final String output;
     private final boolean takesTokenTypes;
     private final int dimensions;
+    private final int outputRank;
 
-    private OnnxEncoder(OrtSession session, String output, boolean takesTokenTypes, int dimensions) {
+    private OnnxEncoder(OrtSession session, String output, boolean takesTokenTypes, int dimensions, int outputRank) {
         this.session = session;
         this.output = output;
         this.takesTokenTypes = takesTokenTypes;
         this.dimensions = dimensions;
+        this.outputRank = outputRank;
     }
 
     /**
@@ -53,6 +51,8 @@ public final class OnnxEncoder implements AutoCloseable {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
             options.setInterOpNumThreads(1);
+            // ORT's own pool threads (intra-op threads > 1) would otherwise spin between runs, taking cores from the node
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             session = env.createSession(onnxFile.toString(), options);
             Set<String> inputs = session.getInputNames();
@@ -73,7 +73,7 @@ public final class OnnxEncoder implements AutoCloseable {
                     + outputRank + (outputRank == 3 ? " ([batch, tokens, dim])" : " ([batch, dim]): use pooling [none] only for graphs that pool"));
             }
             long dim = shape[shape.length - 1];
-            OnnxEncoder encoder = new OnnxEncoder(session, output, inputs.contains(TOKEN_TYPE_IDS), (int) dim);
+            OnnxEncoder encoder = new OnnxEncoder(session, output, inputs.contains(TOKEN_TYPE_IDS), (int) dim, outputRank);
             session = null;
             return encoder;
         } catch (OrtException e) {
@@ -95,35 +95,34 @@ public final class OnnxEncoder implements AutoCloseable {
     }
 
     /**
-     * Runs one padded batch. All arrays are flat {@code [batch, seq]}.
+     * Runs the padded {@code [batch, seq]} batch held in {@code buffers} (read in place) and has ONNX Runtime write
+     * the output straight into {@code buffers.output()}: {@code [batch, seq, dim]} token states, or {@code [batch, dim]}
+     * when the graph pools. The caller sized the buffers.
      */
-    public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
+    public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
         long[] shape = {batch, seq};
+        boolean pooled = outputRank == 2;
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         Map<String, OnnxTensor> inputs = new HashMap<>();
+        OnnxTensor out = null;
         try {
-            inputs.put(INPUT_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
-            inputs.put(ATTENTION_MASK, OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
+            inputs.put(INPUT_IDS, OnnxTensor.createTensor(env, buffers.ids(), shape));
+            inputs.put(ATTENTION_MASK, OnnxTensor.createTensor(env, buffers.mask(), shape));
             if (takesTokenTypes) {
-                inputs.put(TOKEN_TYPE_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape));
+                inputs.put(TOKEN_TYPE_IDS, OnnxTensor.createTensor(env, buffers.types(), shape));
             }
-            try (OrtSession.Result result = session.run(inputs, Set.of(output))) {
-                Optional<OnnxValue> value = result.get(output);
-                OnnxTensor tensor = (OnnxTensor) value.orElseThrow();
-                long[] outShape = tensor.getInfo().getShape();
-                FloatBuffer buffer = tensor.getFloatBuffer();
-                float[] data = new float[buffer.remaining()];
-                buffer.get(data);
-                if (outShape.length == 3) {
-                    return new HiddenStates(data, mask, batch, (int) outShape[1], (int) outShape[2], false);
-                }
-                return new HiddenStates(data, mask, batch, 1, (int) outShape[1], true);
+            out = OnnxTensor.createTensor(env, buffers.output(), pooled ? new long[] {batch, dim} : new long[] {batch, seq, dim});
+            try (OrtSession.Result ignored = session.run(inputs, Map.of(output, out))) {
+                return new HiddenStates(buffers.output(), buffers.mask(), batch, pooled ? 1 : seq, dim, pooled);
             }
         } catch (OrtException e) {
             throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "ONNX inference failed: " + e.getMessage(), e);
         } finally {
             for (OnnxTensor t : inputs.values()) {
                 t.close();
+            }
+            if (out != null) {
+                out.close();
             }
         }
     }

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -62,18 +63,21 @@ class ColbertModelTest {
 
     private static final LoadedModel.Encoder FAKE = new LoadedModel.Encoder() {
         @Override
-        public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
-            lastIds = ids.clone();
-            lastMask = mask.clone();
-            float[] data = new float[batch * seq * DIM];
+        public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
+            long[] ids = new long[batch * seq];
+            long[] mask = new long[batch * seq];
+            buffers.ids().get(0, ids);
+            buffers.mask().get(0, mask);
+            lastIds = ids;
+            lastMask = mask;
             for (int i = 0; i < batch * seq; i++) {
                 boolean padding = ids[i] == 0 && mask[i] == 0;
                 float[] state = {ids[i], ids[i] % 7, 1, -1};
-                for (int d = 0; d < DIM; d++) {
-                    data[i * DIM + d] = padding ? 1e6f : state[d];
+                for (int d = 0; d < dim; d++) {
+                    buffers.output().put(i * dim + d, padding ? 1e6f : state[d]);
                 }
             }
-            return new HiddenStates(data, mask, batch, seq, DIM, false);
+            return new HiddenStates(buffers.output(), buffers.mask(), batch, seq, dim, false);
         }
 
         @Override
@@ -213,6 +217,29 @@ class ColbertModelTest {
         assertEquals(5, v.length);
         assertArrayEquals(unit(101, 4), v[0], 1e-7f);
         assertVectors(new float[][] {unit(101, 4), unit(2, 3), unit(7592, 5), unit(2088, 3), unit(102, 5)}, v);
+    }
+
+    /**
+     * Through the scheduler (the embedder's path), the same pipeline as on the calling thread: a query's [MASK] tokens
+     * reach the graph unattended, and every output vector is the same.
+     */
+    @Test
+    void theSchedulerKeepsTheMaskAndTheVectors() throws Exception {
+        LoadedModel m = model(PYLATE);
+        try (InferenceScheduler s = new InferenceScheduler(1, 0, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1, 0, 0), 1 << 20)) {
+            for (Role role : List.of(Role.QUERY, Role.DOCUMENT)) {
+                EmbedParams params = new EmbedParams(List.of("hello world!", "hello"), Task.TOKEN_EMBED, role, null, null,
+                    Truncation.MODEL_DEFAULT, TokenOptions.DEFAULT);
+                Embeddings direct = m.embed(params);
+                Embeddings scheduled = s.embed(m, params).get(10, TimeUnit.SECONDS);
+                if (role == Role.QUERY) {
+                    // [CLS] [unused0] hello world ! [SEP] + 4 [MASK]; [CLS] [unused0] hello [SEP] + 6 [MASK]
+                    assertArrayEquals(new long[] {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0}, lastMask);
+                }
+                assertEquals(direct.dimensions(), scheduled.dimensions());
+                assertArrayEquals(direct.tokens().toArray(), scheduled.tokens().toArray());
+            }
+        }
     }
 
     @Test

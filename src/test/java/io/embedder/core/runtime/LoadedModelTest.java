@@ -52,15 +52,14 @@ class LoadedModelTest {
 
     private static final LoadedModel.Encoder FAKE = new LoadedModel.Encoder() {
         @Override
-        public HiddenStates run(long[] ids, long[] mask, long[] types, int batch, int seq) {
+        public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
             batchSizes.add(batch);
-            float[] data = new float[batch * seq * DIM];
             for (int i = 0; i < batch * seq; i++) {
-                for (int d = 0; d < DIM; d++) {
-                    data[i * DIM + d] = mask[i] == 0 ? 1e6f : ids[i] * (d + 1);
+                for (int d = 0; d < dim; d++) {
+                    buffers.output().put(i * dim + d, buffers.mask().get(i) == 0 ? 1e6f : buffers.ids().get(i) * (d + 1));
                 }
             }
-            return new HiddenStates(data, mask, batch, seq, DIM, false);
+            return new HiddenStates(buffers.output(), buffers.mask(), batch, seq, dim, false);
         }
 
         @Override
@@ -206,6 +205,26 @@ class LoadedModelTest {
             (size, realTokens, allTokens, nanos) -> seen.add(List.of(size, realTokens, allTokens)));
         // sorted by length: "hello" (3 tokens) and "a b" (4) padded to 4, then "hello world!" (5) alone
         assertEquals(List.of(List.of(2, 7, 8), List.of(1, 5, 5)), seen);
+    }
+
+    /**
+     * Through the scheduler, token vectors come from each text's own positions under left padding too (a padding leak
+     * would show as 1e6), equal to the calling thread's; the observer sees the same batch.
+     */
+    @Test
+    void theSchedulerFindsEachTextsTokensUnderLeftPadding() throws Exception {
+        LoadedModel m = model(Pooling.CLS, "left", List.of(), Map.of());
+        EmbedParams params = tokenParams(new TokenOptions(false, null, 1), "hello", "hello world!");
+        List<List<Integer>> seen = new ArrayList<>();
+        Embeddings direct = m.embed(params, (size, realTokens, allTokens, nanos) -> seen.add(List.of(size, realTokens, allTokens)));
+        try (InferenceScheduler s = new InferenceScheduler(1, 0, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1, 0, 0), 1 << 20)) {
+            Embeddings scheduled = s.embed(m, params, (size, realTokens, allTokens, nanos) -> seen.add(List.of(size, realTokens, allTokens)))
+                .get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertArrayEquals(direct.tokens().toArray(), scheduled.tokens().toArray());
+        }
+        // [CLS] hello [SEP] and [CLS] hello world ! [SEP]: 8 tokens, padded to 2 × 5
+        assertEquals(List.of(List.of(2, 8, 10), List.of(2, 8, 10)), seen);
+        assertArrayEquals(new float[] {2088, 4176, 6264, 8352}, direct.tokens().get(1)[2]);
     }
 
     @Test
