@@ -158,6 +158,38 @@ class EmbedApiIT {
     }
 
     @Test
+    void unknownPoolingAndMissingFilesAreClientErrors() throws Exception {
+        Path models = Node.modelsDir();
+        assumeTrue(models != null, "tests.node.models not given");
+        Path tokenizer = models.resolve("bge-small-en-v1.5/tokenizer.json");
+        Path unknownPooling = Files.createDirectories(models.resolve("it-unknown-pooling"));
+        Path noTokenizer = Files.createDirectories(models.resolve("it-no-tokenizer"));
+        Path noOnnx = Files.createDirectories(models.resolve("it-no-onnx"));
+        try {
+            Files.copy(tokenizer, unknownPooling.resolve("tokenizer.json"));
+            Files.writeString(unknownPooling.resolve("model.onnx"), "x");
+            Files.writeString(unknownPooling.resolve("embedder-model.json"), "{\"pooling\": \"avg\", \"normalize\": true}");
+            Files.writeString(noTokenizer.resolve("model.onnx"), "x");
+            Files.writeString(noTokenizer.resolve("embedder-model.json"), "{\"pooling\": \"mean\", \"normalize\": true, \"max_tokens\": 8}");
+            Files.copy(tokenizer, noOnnx.resolve("tokenizer.json"));
+            Files.writeString(noOnnx.resolve("embedder-model.json"), "{\"pooling\": \"mean\", \"normalize\": true, \"max_tokens\": 8}");
+
+            assertError(Node.embed("it-unknown-pooling", Map.of("texts", List.of("a"))), 400, null,
+                "model [it-unknown-pooling]: embedder-model.json unknown pooling [avg]; allowed: [cls, mean, max, min, mean_sqrt_len, "
+                    + "weighted_mean, last_token, none, all]");
+            assertError(Node.embed("it-no-tokenizer", Map.of("texts", List.of("a"))), 400, null,
+                "model [it-no-tokenizer]: tokenizer.json is missing");
+            assertError(Node.embed("it-no-onnx", Map.of("texts", List.of("a"))), 400, null,
+                "model [it-no-onnx]: no ONNX file: expected onnx/model.onnx, model.onnx or [onnx_file] in embedder-model.json");
+            assertEquals(1, Node.embedAll("bge-small-en-v1.5", List.of("still fine"), null, 1).size());
+        } finally {
+            deleteTree(unknownPooling);
+            deleteTree(noTokenizer);
+            deleteTree(noOnnx);
+        }
+    }
+
+    @Test
     void aModelRemovedWhileTheNodeRunsGivesErrorsNotACrash() throws Exception {
         Path models = Node.modelsDir();
         assumeTrue(models != null, "tests.node.models not given");
