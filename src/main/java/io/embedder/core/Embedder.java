@@ -209,6 +209,16 @@ public final class Embedder implements Closeable {
         }
     }
 
+    /** Whether the model L2-normalizes its vectors when a request leaves it to the model, loading it on first use. */
+    public boolean normalizes(String model) {
+        Resident r = await(acquire(model, null));
+        try {
+            return r.model().spec().normalize().value();
+        } finally {
+            r.release();
+        }
+    }
+
     /** Each model's counters: every model directory, and models that were used and are gone from disk. Sorted by name. */
     public List<ModelStats> stats() {
         Set<String> names = new TreeSet<>(counters.keySet());

@@ -27,8 +27,8 @@ import java.util.regex.Pattern;
  * wrong fails alone, with a message naming the field and the document, and the others go on.
  *
  * <p>Per sub-batch: find each document's texts ({@link DocumentTexts}); with {@code skip_existing}, reuse the stored
- * vectors of unchanged texts ({@link ExistingVectors}); check the vector fields' {@code knn_vector} dimensions
- * ({@link KnnMappings}); embed the rest; write.
+ * vectors of unchanged texts ({@link ExistingVectors}); check the vector fields' mappings ({@link TargetMappings}: a
+ * {@code knn_vector}'s dimension, the model and settings the index's {@code _meta} declares); embed the rest; write.
  *
  * <pre>{@code {"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "body_vec"}}}}</pre>
  */
@@ -40,7 +40,7 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
     private static final Pattern TEXT_ERROR = Pattern.compile("\\[texts]\\[(\\d+)]: (.*)", Pattern.DOTALL);
 
     /** What the processor talks to; tests give their own. */
-    record Services(Supplier<Embedder> embedder, Executor inference, KnnMappings mappings, ExistingVectors existing) {}
+    record Services(Supplier<Embedder> embedder, Executor inference, TargetMappings mappings, ExistingVectors existing) {}
 
     private final EmbedOptions options;
     private final Services services;
@@ -104,8 +104,8 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
         try {
             services.embedder().get().submit(options.model(), services.inference(), () -> {
                 try {
-                    services.mappings().failMismatches(toEmbed, options, () -> options.dimensions() != null ? options.dimensions()
-                        : services.embedder().get().dimensions(options.model()));
+                    services.mappings().failMismatches(toEmbed, options, () -> new TargetMappings.ModelDefaults(
+                        services.embedder().get().dimensions(options.model()), services.embedder().get().normalizes(options.model())));
                     embed(toEmbed);
                 } catch (Exception e) {
                     failAll(toEmbed, e);
@@ -206,7 +206,7 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
             this.defaultModel = defaultModel;
             this.defaultBatchSize = defaultBatchSize;
             this.services = new Services(embedder, inference,
-                new KnnMappings(() -> parameters.ingestService.getClusterService().state().metadata()),
+                new TargetMappings(() -> parameters.ingestService.getClusterService().state().metadata()),
                 new ExistingVectors(ExistingVectors.through(() -> parameters.client, parameters.genericExecutor::accept), reused));
         }
 

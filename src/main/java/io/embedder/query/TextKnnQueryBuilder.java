@@ -7,6 +7,7 @@ import io.embedder.core.Task;
 import io.embedder.core.runtime.Truncation;
 import io.embedder.plugin.EmbedderSettings;
 import io.embedder.action.Errors;
+import io.embedder.meta.FieldEmbedding;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
 import org.opensearch.action.IndicesRequest;
@@ -218,7 +219,8 @@ public final class TextKnnQueryBuilder extends AbstractQueryBuilder<TextKnnQuery
     private void embed(Client client, FieldEmbedding settings, SetOnce<float[]> embedded, ActionListener<?> listener) {
         embedder.get().submit(settings.model(), client.threadPool().executor(EmbedderSettings.THREAD_POOL), () -> {
             try {
-                EmbedParams params = new EmbedParams(List.of(queryText), Task.EMBED, Role.QUERY, null, settings.dimensions(), Truncation.MODEL_DEFAULT);
+                EmbedParams params = new EmbedParams(List.of(queryText), Task.EMBED, Role.QUERY, settings.normalize(), settings.dimensions(),
+                    Truncation.MODEL_DEFAULT);
                 embedded.set(embedder.get().embed(settings.model(), params).vectors().get(0));
                 listener.onResponse(null);
             } catch (Exception e) {
@@ -227,7 +229,7 @@ public final class TextKnnQueryBuilder extends AbstractQueryBuilder<TextKnnQuery
         });
     }
 
-    /** The model and dimensions the searched indices remember for the field, checked against the query's own. */
+    /** How the searched indices remember the field was embedded (model, dimensions, normalize), checked against the query's own. */
     private void fieldEmbedding(Client client, IndicesRequest request, ActionListener<FieldEmbedding> listener) {
         if (request == null) {
             listener.onResponse(fromQueryOnly(List.of()));
@@ -254,8 +256,7 @@ public final class TextKnnQueryBuilder extends AbstractQueryBuilder<TextKnnQuery
         byIndex.forEach((index, fe) -> distinct.putIfAbsent(fe, index));
         if (distinct.size() > 1) {
             StringBuilder sb = new StringBuilder("[" + NAME + "] field [" + fieldName + "] is embedded differently across the searched indices:");
-            distinct.forEach((fe, index) -> sb.append(" index [").append(index).append("] model [").append(fe.model()).append("] dimensions [")
-                .append(fe.dimensions() == null ? "full" : fe.dimensions()).append("];"));
+            distinct.forEach((fe, index) -> sb.append(" index [").append(index).append("] ").append(fe.describe()).append(";"));
             throw new IllegalArgumentException(sb.append(" search them separately").toString());
         }
         Map.Entry<FieldEmbedding, String> only = distinct.entrySet().iterator().next();

@@ -67,7 +67,7 @@ class EmbedProcessorTest {
     private static EmbedProcessor processor(EmbedOptions options, Embedder embedder, Executor inference, Metadata metadata,
                                             ExistingVectors existing) {
         return new EmbedProcessor("t", null, 10, options, new EmbedProcessor.Services(() -> embedder, inference,
-            new KnnMappings(() -> metadata), existing));
+            new TargetMappings(() -> metadata), existing));
     }
 
     private static EmbedProcessor processor(EmbedOptions options) {
@@ -207,7 +207,7 @@ class EmbedProcessorTest {
     @Test
     void aKnnVectorOfAnotherDimensionFailsItsDocumentsBeforeInference() throws IOException {
         TestData.assumeModel(MODEL);
-        Metadata metadata = KnnMappingsTest.metadata("idx", "{\"properties\": {\"vec\": {\"type\": \"knn_vector\", \"dimension\": 256}, "
+        Metadata metadata = TargetMappingsTest.metadata("idx", "{\"properties\": {\"vec\": {\"type\": \"knn_vector\", \"dimension\": 256}, "
             + "\"ok\": {\"type\": \"knn_vector\", \"dimension\": 384}}}");
         long calls = inferences(shared);
         List<IngestDocumentWrapper> out = run(processor(options(Map.of("body", "vec")), shared, Runnable::run, metadata, null),
@@ -225,6 +225,41 @@ class EmbedProcessorTest {
             metadata, null), List.of(body(0, "a cat")));
         assertEquals("[embed] field [ok] of index [idx] is a knn_vector (one vector), but task [token_embed] gives one vector per token",
             out.get(0).getException().getMessage());
+    }
+
+    @Test
+    void aFieldWhoseMetaDeclaresOtherSettingsFailsItsDocumentsBeforeInference() throws IOException {
+        TestData.assumeModel(MODEL);
+        Metadata metadata = TargetMappingsTest.metadata("idx", """
+            {"_meta": {"embedder": {"fields": {
+               "e5": {"model": "e5-small-v2"}, "small": {"model": "%1$s", "dimensions": 128}, "raw": {"model": "%1$s", "normalize": false},
+               "same": {"model": "%1$s", "dimensions": 384, "normalize": true}, "typo": {"model": "%1$s", "dimension": 384}}}},
+             "properties": {"body": {"type": "text"}}}""".formatted(MODEL));
+        long calls = inferences(shared);
+        String processorSettings = ", which queries on it embed with, but this processor embeds with model [" + MODEL
+            + "] dimensions [full] normalize [model default]";
+        Map<String, String> expected = Map.of(
+            "e5", "[embed] field [e5] of index [idx] is declared in _meta.embedder.fields.e5 as model [e5-small-v2] dimensions [full] "
+                + "normalize [model default]" + processorSettings,
+            "small", "[embed] field [small] of index [idx] is declared in _meta.embedder.fields.small as model [" + MODEL + "] dimensions "
+                + "[128] normalize [model default]" + processorSettings,
+            "raw", "[embed] field [raw] of index [idx] is declared in _meta.embedder.fields.raw as model [" + MODEL + "] dimensions [full] "
+                + "normalize [false]" + processorSettings,
+            "typo", "[embed] field [typo]: index [idx] _meta.embedder.fields.typo has unknown key [dimension]; it takes [model, dimensions, "
+                + "normalize]");
+        expected.forEach((field, message) -> assertEquals(message, run(processor(options(Map.of("body", field)), shared, Runnable::run,
+            metadata, null), List.of(body(0, "a cat"))).get(0).getException().getMessage(), field));
+        assertEquals(calls, inferences(shared), "nothing was embedded");
+
+        // the model's defaults said aloud are the same settings; and a processor that says what _meta says is fine
+        assertNull(run(processor(options(Map.of("body", "same")), shared, Runnable::run, metadata, null), List.of(body(0, "a cat")))
+            .get(0).getException());
+        EmbedOptions unnormalized = new EmbedOptions(MODEL, List.of(new FieldMapping("body", "raw")), Task.EMBED, null, false,
+            Truncation.MODEL_DEFAULT, TokenOptions.DEFAULT, false, false);
+        IngestDocumentWrapper raw = run(processor(unnormalized, shared, Runnable::run, metadata, null), List.of(body(0, "a cat"))).get(0);
+        assertNull(raw.getException());
+        assertSameVector(shared.embed(MODEL, new EmbedParams(List.of("a cat"), Task.EMBED, Role.DOCUMENT, false, null,
+            Truncation.MODEL_DEFAULT)).vectors().get(0), raw.getIngestDocument().getFieldValue("raw", Object.class));
     }
 
     @Test

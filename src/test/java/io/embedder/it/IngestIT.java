@@ -167,6 +167,36 @@ class IngestIT {
     }
 
     @Test
+    void aFieldWhoseMetaDeclaresAnotherModelIsAnErrorNotAMismatchForQueries() {
+        // text_knn embeds queries with what _meta declares: the pipeline may not write the field any other way
+        String index = INDEX + "-meta";
+        Node.delete("/" + index);
+        assertEquals(200, Node.put("/" + index, """
+            {"settings": {"index.knn": true, "number_of_replicas": 0, "default_pipeline": "it-bge"},
+             "mappings": {"_meta": {"embedder": {"fields": {"vec": {"model": "e5-small-v2"}}}},
+                          "properties": {"vec": {"type": "knn_vector", "dimension": 384,
+                                                 "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"}}}}}""").status());
+        try {
+            Ingest.embedded(BGE, "load the model");
+            long inferences = stat("inference_count");
+            JsonArray items = bulk(index, Map.of("a", "{\"body\": \"a cat\"}"), "");
+            assertEquals(List.of(400), statuses(items));
+            assertEquals("[embed] field [vec] of index [it-ingest-meta] is declared in _meta.embedder.fields.vec as model [e5-small-v2] "
+                + "dimensions [full] normalize [model default], which queries on it embed with, but this processor embeds with model ["
+                + BGE + "] dimensions [full] normalize [model default]", reason(items, 0));
+            assertEquals(inferences, stat("inference_count"), "refused before inference");
+
+            // once _meta says what the pipeline does, the same document goes in
+            assertEquals(200, Node.put("/" + index + "/_mapping", """
+                {"_meta": {"embedder": {"fields": {"vec": {"model": "%s"}}}}}""".formatted(BGE)).status());
+            assertEquals(List.of(201), statuses(bulk(index, Map.of("a", "{\"body\": \"a cat\"}"), "")));
+            assertEmbeds(BGE, "a cat", source(index, "a").get("vec"));
+        } finally {
+            Node.delete("/" + index);
+        }
+    }
+
+    @Test
     void arraysOfStringsAndNestedObjectsGetOneVectorPerText() {
         Ingest.createPipeline("it-nested", """
             {"embed": {"field_map": {"tags": "tag_vecs", "chunks": {"text": "vec"}}, "ignore_missing": true}},

@@ -149,4 +149,83 @@ class TextKnnQueryIT {
         assertEquals(hits(search(Map.of("knn", Map.of("vec", Map.of("vector", vector, "min_score", 0.85))))),
             hits(search(textKnn(Map.of("query_text", text, "min_score", 0.85)))));
     }
+
+    @Test
+    void radialSearchByMaxDistance() {
+        // cosinesimil: k-NN's distance is 1 - cosine, so max_distance 0.15 keeps what min_score 1/(1+0.15) would
+        String text = "a small animal asleep";
+        float[] vector = Node.embedAll(MODEL, List.of(text), "query", 1).get(0);
+        List<String> expected = hits(search(Map.of("knn", Map.of("vec", Map.of("vector", vector, "max_distance", 0.15)))));
+        assertEquals(expected, hits(search(textKnn(Map.of("query_text", text, "max_distance", 0.15)))));
+        assertTrue(!expected.isEmpty() && expected.size() < TEXTS.size(), "the radius keeps some documents, not all: " + expected);
+    }
+
+    @Test
+    void searchedIndicesThatRememberTheFieldDifferentlyAreAnError() {
+        String other = INDEX + "-bge";
+        Node.delete("/" + other);
+        assertEquals(200, Node.put("/" + other, """
+            {"settings": {"index.knn": true},
+             "mappings": {"_meta": {"embedder": {"fields": {"vec": {"model": "bge-small-en-v1.5"}}}},
+                          "properties": {"vec": {"type": "knn_vector", "dimension": 384,
+                                                 "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"}}}}}""").status());
+        try {
+            Node.Response r = Node.post("/" + INDEX + "," + other + "/_search",
+                Node.json(Map.of("query", textKnn(Map.of("query_text", "x", "k", 2)))));
+            assertEquals(400, r.status(), String.valueOf(r.body()));
+            assertEquals("[text_knn] field [vec] is embedded differently across the searched indices: index [" + INDEX + "] model ["
+                + MODEL + "] dimensions [full] normalize [model default]; index [" + other + "] model [bge-small-en-v1.5] dimensions [full] "
+                + "normalize [model default]; search them separately", r.reason());
+
+            assertEquals(200, Node.put("/" + other + "/_mapping", """
+                {"_meta": {"embedder": {"fields": {"vec": {"model": "bge-small-en-v1.5", "dimension": 384}}}}}""").status());
+            Node.Response malformed = Node.post("/" + other + "/_search", Node.json(Map.of("query", textKnn(Map.of("query_text", "x", "k", 2)))));
+            assertEquals(400, malformed.status(), String.valueOf(malformed.body()));
+            assertEquals("index [" + other + "] _meta.embedder.fields.vec has unknown key [dimension]; it takes [model, dimensions, normalize]",
+                malformed.reason());
+        } finally {
+            Node.delete("/" + other);
+        }
+    }
+
+    @Test
+    void aFieldIngestedWithoutNormalizationIsQueriedWithoutIt() {
+        // inner product sees the vectors' lengths, so a normalized query vector would give other scores
+        String index = INDEX + "-raw";
+        Node.delete("/" + index);
+        assertEquals(200, Node.put("/" + index, """
+            {"settings": {"index.knn": true, "number_of_shards": 1, "number_of_replicas": 0},
+             "mappings": {"_meta": {"embedder": {"fields": {"vec": {"model": "%s", "normalize": false}}}},
+                          "properties": {"text": {"type": "text"},
+                                         "vec": {"type": "knn_vector", "dimension": 384,
+                                                 "method": {"name": "hnsw", "engine": "lucene", "space_type": "innerproduct"}}}}}"""
+            .formatted(MODEL)).status());
+        try {
+            Node.Response pipeline = Node.put("/_ingest/pipeline/it-text-knn-raw", """
+                {"processors": [{"embed": {"model": "%s", "field_map": {"text": "vec"}, "normalize": false}}]}""".formatted(MODEL));
+            assertEquals(200, pipeline.status(), String.valueOf(pipeline.body()));
+            StringBuilder bulk = new StringBuilder();
+            for (int i = 0; i < TEXTS.size(); i++) {
+                bulk.append("{\"index\":{\"_index\":\"").append(index).append("\",\"_id\":\"").append(i)
+                    .append("\",\"pipeline\":\"it-text-knn-raw\"}}\n").append(Node.json(Map.of("text", TEXTS.get(i)))).append('\n');
+            }
+            assertEquals(false, Node.bulk(bulk.toString()).object().get("errors").getAsBoolean());
+            Node.post("/" + index + "/_refresh", "{}");
+
+            String text = "a small animal asleep";
+            float[] raw = Node.floats(Node.embed(MODEL, Map.of("texts", List.of(text), "role", "query", "normalize", false))
+                .object().getAsJsonArray("embeddings").get(0).getAsJsonArray());
+            float[] unit = Node.embedAll(MODEL, List.of(text), "query", 1).get(0);
+            Map<String, Object> body = Map.of("size", 3, "_source", false, "query", textKnn(Map.of("query_text", text, "k", 3)));
+            List<String> actual = hits(Node.post("/" + index + "/_search", Node.json(body)));
+            assertEquals(hits(Node.post("/" + index + "/_search", Node.json(Map.of("size", 3, "_source", false,
+                "query", Map.of("knn", Map.of("vec", Map.of("vector", raw, "k", 3))))))), actual);
+            List<String> normalized = hits(Node.post("/" + index + "/_search", Node.json(Map.of("size", 3, "_source", false,
+                "query", Map.of("knn", Map.of("vec", Map.of("vector", unit, "k", 3)))))));
+            assertTrue(!normalized.equals(actual), "a normalized query vector scores differently: " + normalized + " vs " + actual);
+        } finally {
+            Node.delete("/" + index);
+            Node.delete("/_ingest/pipeline/it-text-knn-raw");
+        }
+    }
 }

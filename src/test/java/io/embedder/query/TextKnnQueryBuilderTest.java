@@ -1,5 +1,6 @@
 package io.embedder.query;
 
+import io.embedder.meta.FieldEmbedding;
 import org.opensearch.common.io.stream.BytesStreamOutput;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.xcontent.json.JsonXContent;
@@ -95,23 +96,12 @@ class TextKnnQueryBuilderTest {
         FieldEmbedding bge = new FieldEmbedding("bge-small-en-v1.5", null);
         assertEquals(bge, plain.reconcile(Map.of("a", bge, "b", bge), List.of("a", "b", "c")));
         assertEquals("[text_knn] field [vec] is embedded differently across the searched indices: index [a] model [bge-small-en-v1.5] "
-            + "dimensions [full]; index [b] model [e5-small-v2] dimensions [full]; search them separately",
+            + "dimensions [full] normalize [model default]; index [b] model [e5-small-v2] dimensions [full] normalize [model default]; search them separately",
             assertThrows(IllegalArgumentException.class, () -> plain.reconcile(
                 new java.util.TreeMap<>(Map.of("a", bge, "b", new FieldEmbedding("e5-small-v2", null))), List.of("a", "b"))).getMessage());
         assertEquals("[text_knn] does not know how field [vec] was embedded: no index [x, y] has _meta.embedder.fields.vec.model in its "
             + "mapping; add it to the mapping or give [model] in the query",
             assertThrows(IllegalArgumentException.class, () -> plain.reconcile(Map.of(), List.of("x", "y"))).getMessage());
         assertEquals(new FieldEmbedding("e5-small-v2", 128), query(10, null, "e5-small-v2", 128).reconcile(Map.of(), List.of("x")));
-    }
-
-    @Test
-    void fieldEmbeddingFromMappingMeta() {
-        Map<String, Object> mapping = Map.of("_meta", Map.of("embedder", Map.of("fields", Map.of("vec", Map.of("model", "m", "dimensions", 64)))));
-        assertEquals(new FieldEmbedding("m", 64), FieldEmbedding.fromMapping("i", "vec", mapping));
-        assertNull(FieldEmbedding.fromMapping("i", "other", mapping));
-        assertNull(FieldEmbedding.fromMapping("i", "vec", Map.of("properties", Map.of())));
-        assertEquals("index [i] _meta.embedder.fields.vec must be an object with a string [model] (and optional integer [dimensions]), got [bge]",
-            assertThrows(IllegalArgumentException.class, () -> FieldEmbedding.fromMapping("i", "vec",
-                Map.of("_meta", Map.of("embedder", Map.of("fields", Map.of("vec", "bge")))))).getMessage());
     }
 }

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** A vector field's knn_vector dimension, read from an index's mapping: through aliases, objects and nested fields. */
-class KnnMappingsTest {
+class TargetMappingsTest {
 
     /** Cluster metadata with one index of the given mapping, and an alias {@code <index>-alias} whose write index it is. */
     static Metadata metadata(String index, String mapping) throws IOException {
@@ -26,7 +26,7 @@ class KnnMappingsTest {
 
     @Test
     void findsTheDimensionOfTopLevelObjectAndNestedFields() throws IOException {
-        KnnMappings mappings = new KnnMappings(() -> {
+        TargetMappings mappings = new TargetMappings(() -> {
             try {
                 return metadata("docs", """
                     {"properties": {
