@@ -25,6 +25,11 @@ scripts/node.sh install test "$zip" --setting embedder.preload_models=bge-small-
 # (its inference pool is one thread with a queue of 2, so the overload test saturates it quickly)
 scripts/node.sh install test-noknn "$zip" --no-knn --setting thread_pool.embedder.size=1 --setting thread_pool.embedder.queue_size=2
 noknn_port=$((port + 1))
+# and one with neural-search beside k-NN, for text_knn inside its hybrid query (HybridIT)
+knn_version=$(sed -n 's:.*<knn.version>\(.*\)</knn.version>.*:\1:p' pom.xml | head -1)
+scripts/node.sh install test-hybrid "$zip" \
+  --plugin "$(cached_artifact "org.opensearch.plugin:neural-search:$knn_version:zip" "neural-search-$knn_version.zip")"
+hybrid_port=$((port + 2))
 # and a three-node cluster (all cluster-manager-eligible), for what crosses nodes and for a node restart
 multi_ports=("$((port + 10))" "$((port + 11))" "$((port + 12))")
 for i in 1 2 3; do
@@ -39,7 +44,7 @@ finish() {
     scripts/node.sh logs test 60 >&2 || true
   fi
   scripts/node.sh stop test || true
-  for n in test-noknn test-multi1 test-multi2 test-multi3; do scripts/node.sh stop "$n" || true; done
+  for n in test-noknn test-hybrid test-multi1 test-multi2 test-multi3; do scripts/node.sh stop "$n" || true; done
   # the reason goes last, so that the tail of the output shows it
   if [ "$rc" -ne 0 ]; then
     echo "test.sh: FAILED with exit code $rc${failed_step:+ at $failed_step}" >&2
@@ -53,6 +58,7 @@ trap 'exit 130' INT TERM
 EMBEDDER_HEAP=${EMBEDDER_HEAP:-2g} scripts/node.sh start test "$port"   # prints the log tail itself if the node does not come up
 node_up=1
 scripts/node.sh start test-noknn "$noknn_port"
+scripts/node.sh start test-hybrid "$hybrid_port"
 scripts/node.sh start test-multi1 "${multi_ports[0]}" --no-wait
 scripts/node.sh start test-multi2 "${multi_ports[1]}" --no-wait
 scripts/node.sh start test-multi3 "${multi_ports[2]}" --no-wait
@@ -66,7 +72,7 @@ done
 
 # (c) integration tests against it (none yet is fine); some drop model directories into the node's models dir
 mvn -B -Pall-models failsafe:integration-test failsafe:verify -DskipITs=false -Dtests.cluster="127.0.0.1:$port" \
-  -Dtests.cluster.noknn="127.0.0.1:$noknn_port" \
+  -Dtests.cluster.noknn="127.0.0.1:$noknn_port" -Dtests.cluster.hybrid="127.0.0.1:$hybrid_port" \
   -Dtests.cluster.multi="127.0.0.1:${multi_ports[0]},127.0.0.1:${multi_ports[1]},127.0.0.1:${multi_ports[2]}" \
   -Dtests.multi.restart="test-multi3:${multi_ports[2]}" \
   -Dtests.multi.models="$(scripts/node.sh home test-multi1)/config/embedder/models" \
