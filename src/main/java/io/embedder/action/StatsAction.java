@@ -83,7 +83,8 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
     }
 
     /**
-     * The node's {@code embedder} thread pool, where calls queue for inference.
+     * One of the node's thread pools: {@code embedder}, where {@code _embed} and query calls queue for inference, or
+     * {@code embedder_ingest}, where the {@code embed} processor's sub-batches wait for theirs.
      *
      * @param queue    calls waiting now
      * @param rejected calls refused since start because the queue was full
@@ -91,6 +92,19 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
     public record PoolStats(int threads, int queue, int active, long rejected, int largest, long completed) {
 
         static final PoolStats NONE = new PoolStats(0, 0, 0, 0, 0, 0);
+
+        static PoolStats read(StreamInput in) throws IOException {
+            return new PoolStats(in.readVInt(), in.readVInt(), in.readVInt(), in.readVLong(), in.readVInt(), in.readVLong());
+        }
+
+        void write(StreamOutput out) throws IOException {
+            out.writeVInt(threads);
+            out.writeVInt(queue);
+            out.writeVInt(active);
+            out.writeVLong(rejected);
+            out.writeVInt(largest);
+            out.writeVLong(completed);
+        }
 
         Map<String, Object> toMap() {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -109,18 +123,20 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
         private final List<String> preloadModels;
         private final List<ModelStats> models;
         private final PoolStats pool;
+        private final PoolStats ingestPool;
         /** Which MaxSim kernel this node's JVM runs (Panama SIMD or plain Java). */
         private final String lateInteractionKernel;
         /** Texts the {@code embed} processor's {@code skip_existing} took from stored documents instead of embedding. */
         private final long reusedTexts;
 
         NodeStats(DiscoveryNode node, String defaultModel, List<String> preloadModels, List<ModelStats> models, PoolStats pool,
-                  String lateInteractionKernel, long reusedTexts) {
+                  PoolStats ingestPool, String lateInteractionKernel, long reusedTexts) {
             super(node);
             this.defaultModel = defaultModel;
             this.preloadModels = preloadModels;
             this.models = models;
             this.pool = pool;
+            this.ingestPool = ingestPool;
             this.lateInteractionKernel = lateInteractionKernel;
             this.reusedTexts = reusedTexts;
         }
@@ -130,7 +146,8 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
             this.defaultModel = in.readString();
             this.preloadModels = in.readStringList();
             this.models = in.readList(StatsWire::read);
-            this.pool = new PoolStats(in.readVInt(), in.readVInt(), in.readVInt(), in.readVLong(), in.readVInt(), in.readVLong());
+            this.pool = PoolStats.read(in);
+            this.ingestPool = PoolStats.read(in);
             this.lateInteractionKernel = in.readString();
             this.reusedTexts = in.readVLong();
         }
@@ -141,12 +158,8 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
             out.writeString(defaultModel);
             out.writeStringCollection(preloadModels);
             out.writeCollection(models, StatsWire::write);
-            out.writeVInt(pool.threads());
-            out.writeVInt(pool.queue());
-            out.writeVInt(pool.active());
-            out.writeVLong(pool.rejected());
-            out.writeVInt(pool.largest());
-            out.writeVLong(pool.completed());
+            pool.write(out);
+            ingestPool.write(out);
             out.writeString(lateInteractionKernel);
             out.writeVLong(reusedTexts);
         }
@@ -172,6 +185,7 @@ public final class StatsAction extends ActionType<StatsAction.Response> {
             m.put("text_count", texts);
             m.put("reused_texts", reusedTexts);
             m.put("inference_pool", pool.toMap());
+            m.put("ingest_pool", ingestPool.toMap());
             m.put("late_interaction_kernel", lateInteractionKernel);
             m.put("models", perModel);
             return m;

@@ -58,13 +58,14 @@ public final class TransportStatsAction
     @Override
     protected StatsAction.NodeStats nodeOperation(StatsAction.NodeRequest request) {
         List<ModelStats> models = embedder.stats().stream().filter(s -> request.model() == null || s.model().equals(request.model())).toList();
-        return new StatsAction.NodeStats(clusterService.localNode(), defaultModel, preloadModels, models, inferencePool(),
+        return new StatsAction.NodeStats(clusterService.localNode(), defaultModel, preloadModels, models, pool(EmbedderSettings.THREAD_POOL),
+            pool(EmbedderSettings.INGEST_THREAD_POOL),
             MaxSimScorer.kernel(), reused.reusedTexts());
     }
 
-    private StatsAction.PoolStats inferencePool() {
+    private StatsAction.PoolStats pool(String name) {
         for (ThreadPoolStats.Stats s : threadPool.stats()) {
-            if (s.getName().equals(EmbedderSettings.THREAD_POOL)) {
+            if (s.getName().equals(name)) {
                 return new StatsAction.PoolStats(s.getThreads(), s.getQueue(), s.getActive(), s.getRejected(), s.getLargest(), s.getCompleted());
             }
         }

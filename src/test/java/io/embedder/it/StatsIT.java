@@ -67,6 +67,7 @@ class StatsIT {
             JsonObject node = perNode.getAsJsonObject(id);
             assertEquals(BGE, node.get("default_model").getAsString());
             assertTrue(node.getAsJsonObject("inference_pool").has("rejected"), node.toString());
+            assertTrue(node.getAsJsonObject("ingest_pool").has("completed"), node.toString());
         }
     }
 
