@@ -29,7 +29,7 @@ noknn_port=$((port + 1))
 knn_version=$(sed -n 's:.*<knn.version>\(.*\)</knn.version>.*:\1:p' pom.xml | head -1)
 scripts/node.sh install test-hybrid "$zip" \
   --plugin "$(cached_artifact "org.opensearch.plugin:neural-search:$knn_version:zip" "neural-search-$knn_version.zip")"
-hybrid_port=$((port + 2))
+hybrid_port=$((port + 5))   # (port + 2 and + 3 are the bench node's and its model server's)
 # and a three-node cluster (all cluster-manager-eligible), for what crosses nodes and for a node restart
 multi_ports=("$((port + 10))" "$((port + 11))" "$((port + 12))")
 for i in 1 2 3; do
