@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Load on loopback, bounded in time (-Dbench.minutes, default 3): bulk threads through the embed pipeline and
  * text_knn search threads at once (-Dbench.bulkers, -Dbench.searchers, default 2 each). Reports answers by status,
  * documents acknowledged and lost, search latency, and the node's resident memory over time (-Dbench.node.pid).
+ * With -Dbench.ids=N the bulks cycle through ids 0..N-1 (overwriting), so the index stops growing at N documents and
+ * the memory figures show the node's own behaviour rather than the index's growth; lost then counts distinct ids.
  * Not a test: run by scripts/bench.sh load.
  */
 class LoadBench {
@@ -30,6 +32,7 @@ class LoadBench {
         int bulkers = Integer.getInteger("bench.bulkers", 2);
         int searchers = Integer.getInteger("bench.searchers", 2);
         String pid = System.getProperty("bench.node.pid", "");
+        int idSpace = Integer.getInteger("bench.ids", 0);
         Node.put("/_ingest/pipeline/load-embed", "{\"processors\": [{\"embed\": {\"model\": \"bge-small-en-v1.5\", \"field_map\": {\"body\": \"vec\"}}}]}");
         Node.delete("/" + INDEX);
         Node.put("/" + INDEX, """
@@ -43,6 +46,7 @@ class LoadBench {
         List<String> rss = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger nextId = new AtomicInteger();
         AtomicInteger acknowledged = new AtomicInteger();
+        java.util.BitSet acknowledgedIds = new java.util.BitSet();
         AtomicBoolean running = new AtomicBoolean(true);
         List<Thread> threads = new ArrayList<>();
         for (int b = 0; b < bulkers; b++) {
@@ -50,9 +54,10 @@ class LoadBench {
                 while (running.get()) {
                     StringBuilder bulk = new StringBuilder();
                     for (int i = 0; i < 16; i++) {
-                        int id = nextId.getAndIncrement();
+                        int n = nextId.getAndIncrement();
+                        int id = idSpace > 0 ? n % idSpace : n;
                         bulk.append("{\"index\":{\"_index\":\"" + INDEX + "\",\"_id\":\"" + id + "\"}}\n")
-                            .append(Node.json(Map.of("body", "Load document " + id + " about topic " + (id % 97) + " and more words to embed"))).append('\n');
+                            .append(Node.json(Map.of("body", "Load document " + n + " about topic " + (n % 97) + " and more words to embed"))).append('\n');
                     }
                     Node.Response r = Node.post("/_bulk", bulk.toString());
                     if (r.status() != 200) {
@@ -60,10 +65,14 @@ class LoadBench {
                         continue;
                     }
                     for (JsonElement item : r.object().getAsJsonArray("items")) {
-                        int status = item.getAsJsonObject().getAsJsonObject("index").get("status").getAsInt();
+                        com.google.gson.JsonObject index = item.getAsJsonObject().getAsJsonObject("index");
+                        int status = index.get("status").getAsInt();
                         bulkItems.merge(String.valueOf(status), 1, Integer::sum);
                         if (status < 300) {
                             acknowledged.incrementAndGet();
+                            synchronized (acknowledgedIds) {
+                                acknowledgedIds.set(Integer.parseInt(index.get("_id").getAsString()));
+                            }
                         }
                     }
                 }
@@ -97,11 +106,14 @@ class LoadBench {
         Node.post("/" + INDEX + "/_refresh", "{}");
         long count = Node.get("/" + INDEX + "/_count").object().get("count").getAsLong();
         double[] ms = searchMs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int distinct = acknowledgedIds.cardinality();
         String report = String.join("\n",
-            "| load (" + minutes + " min, " + bulkers + " bulk threads × 16 docs, " + searchers + " text_knn threads) | value |",
+            "| load (" + minutes + " min, " + bulkers + " bulk threads × 16 docs, " + searchers + " text_knn threads"
+                + (idSpace > 0 ? ", ids cycling over " + idSpace : "") + ") | value |",
             "| --- | --- |",
             "| bulk items by status | " + bulkItems + " |",
-            "| documents acknowledged / in the index (lost) | " + acknowledged.get() + " / " + count + " (" + (acknowledged.get() - count) + ") |",
+            "| index operations acknowledged | " + acknowledged.get() + " |",
+            "| distinct ids acknowledged / documents in the index (lost) | " + distinct + " / " + count + " (" + (distinct - count) + ") |",
             "| searches by status | " + searches + " |",
             String.format("| search p50 / p99 ms | %.1f / %.1f |", ms[ms.length / 2], ms[(int) Math.ceil(ms.length * 0.99) - 1]),
             "| node resident memory every 15 s, MB | " + String.join(", ", rss) + " |") + "\n";

@@ -55,6 +55,8 @@ class NodeRestartIT {
         Map<String, String> acknowledged = Collections.synchronizedMap(new LinkedHashMap<>());
         Map<String, Integer> failures = Collections.synchronizedMap(new TreeMap<>());
         Map<Integer, Integer> searchStatuses = Collections.synchronizedMap(new TreeMap<>());
+        // every search answer that is not a 200, as "status type: reason" (with the root cause's), counted
+        Map<String, Integer> searchErrors = Collections.synchronizedMap(new TreeMap<>());
         AtomicBoolean running = new AtomicBoolean(true);
         Thread ingest = new Thread(() -> {
             int next = 0;
@@ -96,7 +98,19 @@ class NodeRestartIT {
         Thread search = new Thread(() -> {
             String query = Node.json(Map.of("size", 5, "query", Map.of("text_knn", Map.of("vec", Map.of("query_text", "cats", "k", 5)))));
             while (running.get()) {
-                searchStatuses.merge(Node.postTo(base, "/" + INDEX + "/_search", query).status(), 1, Integer::sum);
+                Node.Response r;
+                try {
+                    r = Node.postTo(base, "/" + INDEX + "/_search", query);
+                } catch (RuntimeException e) {
+                    searchErrors.merge("transport: " + e.getClass().getSimpleName(), 1, Integer::sum);
+                    continue;
+                }
+                searchStatuses.merge(r.status(), 1, Integer::sum);
+                if (r.status() != 200) {
+                    searchErrors.merge(r.status() + " " + describe(r), 1, Integer::sum);
+                } else if (r.object().getAsJsonObject("_shards").get("failed").getAsInt() > 0) {
+                    searchErrors.merge("200 with failed shards: " + r.object().getAsJsonObject("_shards").get("failures"), 1, Integer::sum);
+                }
             }
         });
         ingest.start();
@@ -147,12 +161,34 @@ class NodeRestartIT {
         }
         long count = Node.getFrom(base, "/" + INDEX + "/_count").object().get("count").getAsLong();
         System.out.printf("restart: %d documents acknowledged (%d while %s was down), %d lost, %d with a wrong vector, %d in the index; "
-            + "failed items %s; searches %s%n", ids.size(), duringOutage, victim, lost, wrong, count, failures, searchStatuses);
+            + "failed items %s; searches %s; search errors %s%n", ids.size(), duringOutage, victim, lost, wrong, count, failures, searchStatuses,
+            searchErrors);
         assertEquals(0, lost, "acknowledged documents lost");
         assertEquals(0, wrong, "documents with a wrong vector");
         assertTrue(duringOutage > 0, "bulks must go on while a node is down");
         assertTrue(searchStatuses.getOrDefault(200, 0) > 0, searchStatuses.toString());
         Node.deleteAt(base, "/" + INDEX);
+    }
+
+    /** An error answer as {@code type: reason}, with the root cause's when it differs. */
+    static String describe(Node.Response r) {
+        if (r.body() == null || !r.body().isJsonObject() || !r.object().has("error") || !r.object().get("error").isJsonObject()) {
+            return String.valueOf(r.body());
+        }
+        JsonObject error = r.object().getAsJsonObject("error");
+        String top = text(error, "type") + ": " + text(error, "reason");
+        if (error.has("root_cause") && error.getAsJsonArray("root_cause").size() > 0) {
+            JsonObject root = error.getAsJsonArray("root_cause").get(0).getAsJsonObject();
+            String cause = text(root, "type") + ": " + text(root, "reason");
+            if (!cause.equals(top)) {
+                return top + " (root cause " + cause + ")";
+            }
+        }
+        return top;
+    }
+
+    private static String text(JsonObject o, String key) {
+        return o.has(key) && !o.get(key).isJsonNull() ? o.get(key).getAsString() : "?";
     }
 
     private static boolean answers(String base) {

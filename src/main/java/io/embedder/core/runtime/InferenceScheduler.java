@@ -21,10 +21,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Requests are tokenized on these threads, then their texts wait in one of two lanes, query (role query) and
  * document (everything else). A free thread takes, in this order: a query task (tokenizing, loading), a query
- * batch, a document task, a document batch. A batch is the longest-waiting text of a lane with the waiting texts of
- * the same model nearest its length, within the token budget and the batch size ({@link BatchPlanner#around}): texts
- * from concurrent bulks and searches share ONNX runs, padded only to the batch's longest text. A document batch that
- * is not full waits up to {@code maxWait} after its oldest text arrived, for more texts; a query batch never waits.
+ * batch, a document task, a document batch. The waiting texts of a lane for the same model are cut into batches
+ * the cheapest way ({@link BatchPlanner#plan}: runs of similar lengths within the token budget and the batch size),
+ * and the batch holding the lane's longest-waiting text runs ({@link BatchPlanner#containing}): texts from concurrent
+ * bulks and searches share ONNX runs, padded only to the batch's longest text. When all of a lane's waiting texts
+ * make one document batch that is not full, it waits up to {@code maxWait} after its oldest text arrived, for more
+ * texts; a query batch never waits.
  * Each batch is told to its requests' {@link LoadedModel.BatchObserver} (a batch holds texts of one observer).
  *
  * <p>{@code threads} threads take any work: with one ONNX Runtime thread each, as many as cores, so concurrent
@@ -219,8 +221,10 @@ public final class InferenceScheduler implements AutoCloseable {
                     }
                     dropFinished(waiting.get(lane));
                     if (!waiting.get(lane).isEmpty()) {
-                        List<Waiting> batch = batch(waiting.get(lane));
-                        long left = lane == Lane.QUERY || full(batch) ? 0 : waiting.get(lane).get(0).since() + maxWaitNanos - System.nanoTime();
+                        Planned planned = batch(waiting.get(lane));
+                        List<Waiting> batch = planned.batch();
+                        boolean mayGrow = lane == Lane.DOCUMENT && planned.allWaiting() && !full(batch);
+                        long left = mayGrow ? waiting.get(lane).get(0).since() + maxWaitNanos - System.nanoTime() : 0;
                         if (left <= 0) {
                             Set<Waiting> taken = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
                             taken.addAll(batch);
@@ -262,11 +266,14 @@ public final class InferenceScheduler implements AutoCloseable {
         });
     }
 
+    /** A batch to run, and whether it holds all the texts waiting for its model (so more could still join it). */
+    private record Planned(List<Waiting> batch, boolean allWaiting) {}
+
     /**
-     * The batch of the lane's longest-waiting text: it and the texts nearest its length of requests for the same model
-     * (the same copy) and the same observer.
+     * The batch of the lane's longest-waiting text, in the cheapest cut of the texts waiting for the same model (the
+     * same copy) and the same observer.
      */
-    private List<Waiting> batch(List<Waiting> lane) {
+    private Planned batch(List<Waiting> lane) {
         EmbedRequest oldest = lane.get(0).request();
         List<Waiting> sameModel = new ArrayList<>();
         for (Waiting w : lane) {
@@ -276,10 +283,10 @@ public final class InferenceScheduler implements AutoCloseable {
         }
         int[] lengths = sameModel.stream().mapToInt(Waiting::length).toArray();
         List<Waiting> batch = new ArrayList<>();
-        for (int i : BatchPlanner.around(lengths, 0, maxBatchSize, tokenBudget)) {
+        for (int i : BatchPlanner.containing(lengths, 0, maxBatchSize, tokenBudget)) {
             batch.add(sameModel.get(i));
         }
-        return batch;
+        return new Planned(batch, batch.size() == sameModel.size());
     }
 
     /** Whether no other text of the batch's length would still fit. */

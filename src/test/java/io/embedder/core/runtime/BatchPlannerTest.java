@@ -48,26 +48,63 @@ class BatchPlannerTest {
     }
 
     @Test
-    void aroundTakesTheAnchorAndTheNearestLengthsThatFit() {
-        // lengths by index: 0→10 (anchor), 1→3, 2→11, 3→9, 4→40, 5→12; budget 40 tokens, at most 4 texts
-        // by distance to 10: 2(11) and 3(9) tie at 1 (lower index first), then 5(12), 1(3), 4(40)
-        // 2 → 2 × 11 = 22; 3 → 3 × 11 = 33; 5 → 4 × 12 = 48 > 40, skipped; 1 → 4 × 11 = 44 > 40, skipped; 4 → skipped
-        assertArrayEquals(new int[] {0, 2, 3}, BatchPlanner.around(new int[] {10, 3, 11, 9, 40, 12}, 0, 4, 40));
-        // an anchor longer than the budget runs alone
-        assertArrayEquals(new int[] {4}, BatchPlanner.around(new int[] {10, 3, 11, 9, 40, 12}, 4, 4, 30));
-        // ties in distance: the lower index (the one waiting longer) first
-        assertArrayEquals(new int[] {1, 0}, BatchPlanner.around(new int[] {4, 5, 6}, 1, 2, 100));
+    void cutsWhereThePaddingCostsMoreThanAnotherRun() {
+        // four texts of 2 tokens and two of 9, budget 60, at most 6: one batch of all would be 6 × 9 = 54 padded tokens
+        // + 10 for the run = 64; [2, 2, 2, 2] and [9, 9] cost 4 × 2 + 10 + 2 × 9 + 10 = 46
+        List<int[]> batches = BatchPlanner.plan(new int[] {9, 2, 2, 9, 2, 2}, 6, 60);
+        assertEquals(2, batches.size());
+        assertArrayEquals(new int[] {1, 2, 4, 5}, batches.get(0));
+        assertArrayEquals(new int[] {0, 3}, batches.get(1));
+        // texts of nearly one length share a run: 4 × 3 + 10 = 22 against 2 × (2 × 3 + 10) = 32
+        assertEquals(1, BatchPlanner.plan(new int[] {3, 2, 3, 3}, 6, 60).size());
     }
 
     @Property(tries = 300)
-    void aroundHoldsTheAnchorOnceAndStaysWithinLimits(@ForAll @Size(min = 1, max = 60) List<@IntRange(min = 1, max = 600) Integer> lengthList,
-                                                      @ForAll @IntRange(min = 0, max = 59) int anchorSeed,
-                                                      @ForAll @IntRange(min = 1, max = 40) int maxBatch,
-                                                      @ForAll @IntRange(min = 1, max = 4096) int budget) {
+    void noCutOfTheLengthOrderCostsLess(@ForAll @Size(min = 1, max = 9) List<@IntRange(min = 1, max = 80) Integer> lengthList,
+                                        @ForAll @IntRange(min = 1, max = 6) int maxBatch,
+                                        @ForAll @IntRange(min = 1, max = 300) int budget) {
+        int[] lengths = lengthList.stream().mapToInt(Integer::intValue).toArray();
+        int[] sorted = Arrays.stream(lengths).sorted().toArray();
+        long best = Long.MAX_VALUE;
+        // every cut of the sorted texts: bit k set = a batch ends after text k
+        for (int cuts = 0; cuts < 1 << (sorted.length - 1); cuts++) {
+            long cost = 0;
+            int start = 0;
+            for (int k = 0; k < sorted.length && cost < Long.MAX_VALUE; k++) {
+                if (k == sorted.length - 1 || (cuts >> k & 1) == 1) {
+                    int size = k + 1 - start;
+                    boolean fits = size <= maxBatch && (size == 1 || (long) size * sorted[k] <= budget);
+                    cost = fits ? cost + (long) size * sorted[k] + BatchPlanner.BATCH_COST_TOKENS : Long.MAX_VALUE;
+                    start = k + 1;
+                }
+            }
+            best = Math.min(best, cost);
+        }
+        long planned = 0;
+        for (int[] batch : BatchPlanner.plan(lengths, maxBatch, budget)) {
+            planned += (long) batch.length * Arrays.stream(batch).map(i -> lengths[i]).max().orElseThrow() + BatchPlanner.BATCH_COST_TOKENS;
+        }
+        assertEquals(best, planned);
+    }
+
+    @Test
+    void containingGivesTheAnchorsBatchOfThePlan() {
+        int[] lengths = {9, 2, 2, 9, 2, 2};
+        assertArrayEquals(new int[] {0, 3}, BatchPlanner.containing(lengths, 3, 6, 60));
+        assertArrayEquals(new int[] {1, 2, 4, 5}, BatchPlanner.containing(lengths, 4, 6, 60));
+        // an anchor longer than the budget runs alone
+        assertArrayEquals(new int[] {4}, BatchPlanner.containing(new int[] {10, 3, 11, 9, 40, 12}, 4, 4, 30));
+    }
+
+    @Property(tries = 300)
+    void containingHoldsTheAnchorOnceAndStaysWithinLimits(@ForAll @Size(min = 1, max = 60) List<@IntRange(min = 1, max = 600) Integer> lengthList,
+                                                          @ForAll @IntRange(min = 0, max = 59) int anchorSeed,
+                                                          @ForAll @IntRange(min = 1, max = 40) int maxBatch,
+                                                          @ForAll @IntRange(min = 1, max = 4096) int budget) {
         int[] lengths = lengthList.stream().mapToInt(Integer::intValue).toArray();
         int anchor = anchorSeed % lengths.length;
-        int[] batch = BatchPlanner.around(lengths, anchor, maxBatch, budget);
-        assertEquals(anchor, batch[0]);
+        int[] batch = BatchPlanner.containing(lengths, anchor, maxBatch, budget);
+        assertEquals(1, Arrays.stream(batch).filter(i -> i == anchor).count());
         assertEquals(batch.length, Arrays.stream(batch).distinct().count());
         assertTrue(batch.length <= maxBatch);
         int longest = Arrays.stream(batch).map(i -> lengths[i]).max().orElseThrow();

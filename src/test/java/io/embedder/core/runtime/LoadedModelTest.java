@@ -232,11 +232,11 @@ class LoadedModelTest {
         LoadedModel m = model(Pooling.CLS, "right", List.of(), Map.of());
         batchSizes.clear();
         m.warmUp();
-        // the two warm-up texts fit one batch of the default limits
-        assertEquals(List.of(2), batchSizes);
+        // the two warm-up texts run apart: padding the short one to the long one would cost more than a second run
+        assertEquals(List.of(1, 1), batchSizes);
         LoadedModel tokens = model(Pooling.ALL, "right", List.of(), Map.of());
         batchSizes.clear();
         tokens.warmUp();
-        assertEquals(List.of(2), batchSizes);
+        assertEquals(List.of(1, 1), batchSizes);
     }
 }
