@@ -1,0 +1,155 @@
+package io.embedder.core.runtime;
+
+import io.embedder.core.Role;
+import io.embedder.core.TestData;
+import io.embedder.core.model.ModelSpecReader;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * What the batch cut costs in ONNX Runtime: CISI titles (or abstracts, {@code -Dbench.abstracts=true}) taken
+ * {@code -Dbench.pool} at a time (32: one bulk's sub-batch), cut by {@link BatchPlanner#plan} and by the former cut
+ * (batches as full as the token budget allows, in length order), each batch run through the model on one thread;
+ * texts per second of that thread's CPU time, rounds alternating. Not a test: runs with {@code -Dbench=true}
+ * ({@code mvn -Pall-models test -Dtest=BatchPlanBench -Dbench=true [-Dbench.texts=640] [-Dbench.rounds=5]});
+ * writes target/bench-batch-plan.md.
+ */
+class BatchPlanBench {
+
+    private static final String MODEL = "bge-small-en-v1.5";
+    private static final int MAX_BATCH = LoadedModel.Limits.DEFAULT_MAX_BATCH_SIZE;
+    private static final int BUDGET = LoadedModel.Limits.DEFAULT_TOKEN_BUDGET;
+
+    @Test
+    void cheapestCutAgainstFullestBatches() throws Exception {
+        assumeTrue(Boolean.getBoolean("bench"), "a benchmark: run with -Dbench=true");
+        TestData.assumeModel(MODEL);
+        DjlEnvironment.configure(Path.of("target/djl-cache"));
+        boolean abstracts = Boolean.getBoolean("bench.abstracts");
+        int pool = Integer.getInteger("bench.pool", 32);
+        int rounds = Integer.getInteger("bench.rounds", 5);
+        List<String> texts = cisi(abstracts, Integer.getInteger("bench.texts", abstracts ? 160 : 640));
+        String[] report = new String[1];
+        Thread t = new Thread(null, () -> report[0] = run(texts, pool, rounds, abstracts), "bench-native", 16L << 20);
+        t.start();
+        t.join();
+        System.out.println(report[0]);
+        Files.createDirectories(Path.of("target"));
+        Files.writeString(Path.of("target/bench-batch-plan.md"), report[0]);
+    }
+
+    private static String run(List<String> texts, int pool, int rounds, boolean abstracts) {
+        LoadedModel.Limits limits = new LoadedModel.Limits(MAX_BATCH, BUDGET, 1, Long.MAX_VALUE, 1);
+        try (LoadedModel model = LoadedModel.load(ModelSpecReader.read(MODEL, TestData.modelsDir().resolve(MODEL)), limits)) {
+            List<TokenizedText> tokenized = new ArrayList<>();
+            for (String text : texts) {
+                tokenized.add(model.tokenize(model.prompt(Role.DOCUMENT), text, model.spec().maxTokens().value(), Truncation.MODEL_DEFAULT));
+            }
+            ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+            BatchBuffers buffers = new BatchBuffers();
+            Map<String, List<Double>> perCpuSecond = new LinkedHashMap<>();
+            Map<String, double[]> shape = new LinkedHashMap<>();
+            for (int round = -1; round < rounds; round++) {
+                for (String cut : round % 2 == 0 ? List.of("fullest", "cheapest") : List.of("cheapest", "fullest")) {
+                    long before = cpu.getCurrentThreadCpuTime();
+                    long real = 0;
+                    long padded = 0;
+                    int batches = 0;
+                    for (int from = 0; from + pool <= tokenized.size(); from += pool) {
+                        List<TokenizedText> chunk = tokenized.subList(from, from + pool);
+                        int[] lengths = chunk.stream().mapToInt(TokenizedText::length).toArray();
+                        for (int[] batch : cut.equals("cheapest") ? BatchPlanner.plan(lengths, MAX_BATCH, BUDGET) : fullest(lengths)) {
+                            List<TokenizedText> members = Arrays.stream(batch).mapToObj(chunk::get).toList();
+                            model.run(members, buffers, LoadedModel.BatchObserver.NONE);
+                            int longest = Arrays.stream(batch).map(i -> lengths[i]).max().orElseThrow();
+                            real += Arrays.stream(batch).map(i -> lengths[i]).sum();
+                            padded += (long) longest * batch.length;
+                            batches++;
+                        }
+                    }
+                    double seconds = (cpu.getCurrentThreadCpuTime() - before) / 1e9;
+                    if (round >= 0) {
+                        int done = tokenized.size() / pool * pool;
+                        perCpuSecond.computeIfAbsent(cut, k -> new ArrayList<>()).add(done / seconds);
+                        shape.put(cut, new double[] {(double) padded / real, (double) done / batches});
+                    }
+                }
+            }
+            double fullest = median(perCpuSecond.get("fullest"));
+            StringBuilder sb = new StringBuilder(String.format(
+                "| cut of %d CISI %s at a time (%s, budget %d, one thread) | padded ÷ real tokens | texts per batch | texts per CPU-s (rounds; median) | ÷ fullest |%n"
+                    + "| --- | --- | --- | --- | --- |%n", pool, abstracts ? "abstracts" : "titles", MODEL, BUDGET));
+            for (String cut : List.of("fullest", "cheapest")) {
+                List<Double> v = perCpuSecond.get(cut);
+                sb.append(String.format("| %s | %.3f | %.1f | %s; **%.1f** | %.2f× |%n", cut.equals("fullest")
+                        ? "batches as full as the budget allows (former)" : "cheapest cut (`BatchPlanner.plan`)", shape.get(cut)[0],
+                    shape.get(cut)[1], v.stream().map(x -> String.format("%.1f", x)).toList(), median(v), median(v) / fullest));
+            }
+            return sb.toString();
+        }
+    }
+
+    /** The former cut: length order, each batch as full as the limits allow. */
+    private static List<int[]> fullest(int[] lengths) {
+        Integer[] order = new Integer[lengths.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt(i -> lengths[i]));
+        List<int[]> batches = new ArrayList<>();
+        for (int start = 0; start < order.length; ) {
+            int end = start + 1;
+            while (end < order.length && end - start < MAX_BATCH && (long) (end - start + 1) * lengths[order[end]] <= BUDGET) {
+                end++;
+            }
+            batches.add(Arrays.stream(order, start, end).mapToInt(Integer::intValue).toArray());
+            start = end;
+        }
+        return batches;
+    }
+
+    /** The first {@code limit} CISI documents: the title, or title and abstract. */
+    private static List<String> cisi(boolean abstracts, int limit) throws java.io.IOException {
+        List<String> out = new ArrayList<>();
+        StringBuilder title = new StringBuilder();
+        StringBuilder body = new StringBuilder();
+        char field = ' ';
+        List<String> lines = new ArrayList<>(Files.readAllLines(TestData.shared("cisi/CISI.ALL")));
+        lines.add(".I end");
+        for (String line : lines) {
+            if (line.startsWith(".I ")) {
+                if (!title.isEmpty() && out.size() < limit) {
+                    out.add((abstracts ? title + " " + body : title.toString()).replaceAll("\\s+", " ").trim());
+                }
+                title.setLength(0);
+                body.setLength(0);
+                field = ' ';
+            } else if (line.matches("\\.[A-Z]\\s*")) {
+                field = line.charAt(1);
+            } else if (field == 'T') {
+                title.append(line).append(' ');
+            } else if (field == 'W') {
+                body.append(line).append(' ');
+            }
+        }
+        return out;
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+}
