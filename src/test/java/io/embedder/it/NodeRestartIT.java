@@ -166,7 +166,10 @@ class NodeRestartIT {
         assertEquals(0, lost, "acknowledged documents lost");
         assertEquals(0, wrong, "documents with a wrong vector");
         assertTrue(duringOutage > 0, "bulks must go on while a node is down");
-        assertTrue(searchStatuses.getOrDefault(200, 0) > 0, searchStatuses.toString());
+        // searches keep answering while the node is down: at most 1% of them anything but a complete 200, each printed
+        int searches = searchStatuses.values().stream().mapToInt(Integer::intValue).sum();
+        int bad = searchErrors.values().stream().mapToInt(Integer::intValue).sum();
+        assertTrue(searches > 0 && bad * 100 <= searches, "searches " + searchStatuses + ", errors " + searchErrors);
         Node.deleteAt(base, "/" + INDEX);
     }
 
