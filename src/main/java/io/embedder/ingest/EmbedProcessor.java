@@ -123,7 +123,9 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
 
     /**
      * Embeds the documents' texts in one call. A text the embedder refuses (e.g. over the token limit with
-     * {@code truncate_prompt_tokens: none}) fails its document, and the others are embedded again without it.
+     * {@code truncate_prompt_tokens: none}) fails its document, and the others are embedded again without it. When an
+     * ONNX run fails, the documents are embedded again one call each, so that only those whose texts the runtime
+     * cannot run fail.
      */
     private void embed(List<DocumentTexts> docs) {
         List<DocumentTexts> pending = new ArrayList<>(docs.stream().filter(d -> !d.failed()).toList());
@@ -142,6 +144,11 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
             try {
                 result = services.embedder().get().embed(options.model(), options.params(texts));
             } catch (EmbedderException e) {
+                if (e.kind() == EmbedderException.Kind.INFERENCE_FAILED && pending.size() > 1) {
+                    // an ONNX run failed, and it held some of these documents' texts: find which, one document at a time
+                    pending.forEach(doc -> embedAlone(doc));
+                    return;
+                }
                 Matcher text = TEXT_ERROR.matcher(e.getMessage());
                 if (e.kind() != EmbedderException.Kind.BAD_REQUEST || !text.matches()) {
                     throw e;
@@ -159,6 +166,17 @@ public final class EmbedProcessor extends AbstractBatchingProcessor {
                 next += n;
             }
             return;
+        }
+    }
+
+    /** Embeds one document's texts in a call of their own; a failure fails that document only, naming it. */
+    private void embedAlone(DocumentTexts doc) {
+        try {
+            embed(List.of(doc));
+        } catch (EmbedderException e) {
+            failAll(List.of(doc), new EmbedderException(e.kind(), "[" + TYPE + "] document [" + doc.id() + "]: " + e.getMessage(), e));
+        } catch (Exception e) {
+            failAll(List.of(doc), e);
         }
     }
 

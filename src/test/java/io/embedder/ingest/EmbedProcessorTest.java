@@ -363,6 +363,31 @@ class EmbedProcessorTest {
     }
 
     @Test
+    void anOnnxRunThatFailsFailsOnlyTheDocumentsItHeld() throws IOException {
+        TestData.assumeModel(MODEL);
+        // bge-small's graph has 512 positions; this descriptor lets 1,024 tokens through, so a longer text fails in ONNX Runtime
+        Path dir = Files.createDirectories(models.resolve("positions"));
+        for (String f : List.of("model.onnx", "tokenizer.json")) {
+            Files.createSymbolicLink(dir.resolve(f), TestData.modelsDir().resolve(MODEL).resolve(f).toAbsolutePath());
+        }
+        Files.writeString(dir.resolve("embedder-model.json"), "{\"pooling\": \"cls\", \"normalize\": true, \"max_tokens\": 1024}");
+        try (Embedder embedder = new Embedder(models, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1), Path.of("target/djl-cache"))) {
+            EmbedOptions options = new EmbedOptions("positions", List.of(new FieldMapping("body", "vec")), Task.EMBED, null, null,
+                Truncation.MODEL_DEFAULT, TokenOptions.DEFAULT, false, false);
+            List<IngestDocumentWrapper> out = run(processor(options, embedder, Runnable::run, Metadata.EMPTY_METADATA, null),
+                List.of(body(0, "a cat"), body(1, "cat ".repeat(700)), body(2, "a dog")));
+            OpenSearchStatusException e = assertInstanceOf(OpenSearchStatusException.class, out.get(1).getException());
+            assertEquals(500, e.status().getStatus());
+            assertTrue(e.getMessage().startsWith("[embed] document [d1]: ONNX inference failed: "), e.getMessage());
+            assertFalse(out.get(1).getIngestDocument().hasField("vec"));
+            assertNull(out.get(0).getException());
+            assertNull(out.get(2).getException());
+            assertSameVector(alone("a cat"), out.get(0).getIngestDocument().getFieldValue("vec", Object.class));
+            assertSameVector(alone("a dog"), out.get(2).getIngestDocument().getFieldValue("vec", Object.class));
+        }
+    }
+
+    @Test
     void aRejectedBatchReportsTheRejectionOnEachDocument() {
         EmbedProcessor p = processor(options(Map.of("body", "vec")), shared, r -> {
             throw new RejectedExecutionException("queue full");
