@@ -1,0 +1,244 @@
+package io.embedder.core.runtime;
+
+import io.embedder.core.runtime.OnnxGraph.Node;
+import io.embedder.core.runtime.ProtoWire.Field;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Rewrites an encoder's ONNX graph for CLS pooling: its last transformer layer computes the first token only, and its
+ * one output is that token's state, {@code [batch, dim]}, equal to {@code output[:, 0, :]} of the original graph.
+ *
+ * <p>ONNX Runtime runs every node of a graph whatever outputs are asked for, so reading only row 0 of
+ * {@code last_hidden_state} still pays the last layer for every token. In that layer only the keys and values need all
+ * tokens; the query, the attention of the query over the keys, the attention output, the residuals, the LayerNorms
+ * and the feed-forward block are needed for the first token only. The rewrite (see {@link LastLayer} for how the
+ * layer is found and checked) inserts a {@code Gather(x, [0], axis=1)} of the layer input, has the query side read
+ * it instead of the full input, and ends with a {@code Gather(out, 0, axis=1)}. Nodes that no longer feed the output
+ * are dropped; every other byte of the model (weights, metadata, unknown fields) is copied as it is.
+ *
+ * <p>Under left padding the first position is padding for every text but the longest: callers must use the rewritten
+ * graph only with right padding.
+ */
+public final class FirstTokenGraph {
+
+    /** Name of the rewritten graph's output (suffixed if the graph already has a tensor of that name). */
+    public static final String OUTPUT = "first_token_state";
+
+    private FirstTokenGraph() {}
+
+    /** What {@link #rewrite} gives. */
+    public sealed interface Outcome permits Rewritten, NotApplicable {}
+
+    /**
+     * The rewritten model.
+     *
+     * @param model       the ONNX bytes, for {@code OrtEnvironment.createSession(byte[])}
+     * @param output      its one output, {@code [batch, dim]}
+     * @param approximate the query side quantizes activations dynamically (a scale per tensor): on one token it
+     *                    quantizes differently than on all, so the output is close to, not equal to, the original's
+     * @param queryNodes  nodes of the last layer that now run on the first token only
+     */
+    public record Rewritten(byte[] model, String output, boolean approximate, int queryNodes) implements Outcome {}
+
+    /** The graph was not recognized; {@code reason} says where the recognition stopped. */
+    public record NotApplicable(String reason) implements Outcome {}
+
+    /** {@link #rewrite(ByteBuffer, String)} of a file, mapped rather than read onto the heap. */
+    public static Outcome rewrite(Path onnxFile, String output) throws IOException {
+        try (FileChannel channel = FileChannel.open(onnxFile, StandardOpenOption.READ)) {
+            return rewrite(channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size()), output);
+        }
+    }
+
+    /**
+     * Rewrites the ONNX model in {@code model} (position to limit) for graph output {@code output}, a
+     * {@code [batch, seq, dim]} token state; never throws for a model it does not recognize, but says why.
+     */
+    public static Outcome rewrite(ByteBuffer model, String output) {
+        OnnxGraph graph;
+        try {
+            graph = OnnxGraph.parse(model);
+        } catch (IllegalArgumentException e) {
+            return new NotApplicable("not a readable ONNX model: " + e.getMessage());
+        }
+        LastLayer.Plan plan;
+        try {
+            plan = LastLayer.analyse(graph, output);
+        } catch (LastLayer.NotApplicable e) {
+            return new NotApplicable(e.getMessage());
+        }
+        return new Rewriter(graph, plan).write();
+    }
+
+    /** Applies a {@link LastLayer.Plan}. */
+    private static final class Rewriter {
+        private final OnnxGraph graph;
+        private final LastLayer.Plan plan;
+        private final Set<String> names = new HashSet<>();
+
+        Rewriter(OnnxGraph graph, LastLayer.Plan plan) {
+            this.graph = graph;
+            this.plan = plan;
+            for (Node n : graph.nodes()) {
+                names.addAll(n.outputs());
+                names.addAll(n.inputs());
+                names.add(n.name());
+            }
+            names.addAll(graph.initializers().keySet());
+            graph.inputs().forEach(v -> names.add(v.name()));
+        }
+
+        /** A node of the rewritten graph: its inputs and outputs, and its encoding. */
+        private record Out(List<String> inputs, List<String> outputs, ByteBuffer encoded) {}
+
+        Rewritten write() {
+            String firstIndex = unique("first_token/index_1d");
+            Map<String, String> sliced = new HashMap<>();
+            for (String t : plan.tokenInputs()) {
+                sliced.put(t, unique("first_token/" + t));
+            }
+            List<Out> nodes = new ArrayList<>();
+            boolean indexWritten = false;
+            for (Node n : graph.nodes()) {
+                if (plan.querySide().get(n.index()) && n.inputs().stream().anyMatch(sliced::containsKey)) {
+                    List<String> inputs = n.inputs().stream().map(i -> sliced.getOrDefault(i, i)).toList();
+                    nodes.add(new Out(inputs, n.outputs(), withInputs(n, inputs)));
+                } else {
+                    nodes.add(new Out(n.inputs(), n.outputs(), n.field().value()));
+                }
+                for (String o : n.outputs()) {
+                    if (sliced.containsKey(o)) {
+                        if (!indexWritten) {
+                            nodes.add(constant(firstIndex, true));
+                            indexWritten = true;
+                        }
+                        nodes.add(gather(o, firstIndex, sliced.get(o)));
+                    }
+                }
+            }
+            String output = unique(OUTPUT);
+            String scalarIndex = unique("first_token/index_0d");
+            nodes.add(constant(scalarIndex, false));
+            nodes.add(gather(plan.output(), scalarIndex, output));
+            List<ByteBuffer> kept = new ArrayList<>();
+            Set<String> dropped = new HashSet<>();
+            BitSet needed = needed(nodes, output);
+            for (int i = 0; i < nodes.size(); i++) {
+                if (needed.get(i)) {
+                    kept.add(nodes.get(i).encoded());
+                } else {
+                    dropped.addAll(nodes.get(i).outputs());
+                }
+            }
+            Set<String> reshaped = new HashSet<>(dropped);
+            for (int i = plan.querySide().nextSetBit(0); i >= 0; i = plan.querySide().nextSetBit(i + 1)) {
+                reshaped.addAll(graph.nodes().get(i).outputs());
+            }
+            byte[] model = graph.write(kept, List.of(outputInfo(output)), reshaped::contains);
+            return new Rewritten(model, output, plan.approximate(), plan.queryNodes());
+        }
+
+        /** Indices of the nodes {@code output} needs. */
+        private static BitSet needed(List<Out> nodes, String output) {
+            Map<String, Integer> producer = new HashMap<>();
+            for (int i = 0; i < nodes.size(); i++) {
+                for (String o : nodes.get(i).outputs()) {
+                    producer.put(o, i);
+                }
+            }
+            BitSet seen = new BitSet(nodes.size());
+            Deque<String> todo = new ArrayDeque<>(List.of(output));
+            while (!todo.isEmpty()) {
+                Integer p = producer.get(todo.pop());
+                if (p != null && !seen.get(p)) {
+                    seen.set(p);
+                    nodes.get(p).inputs().stream().filter(s -> !s.isEmpty()).forEach(todo::push);
+                }
+            }
+            return seen;
+        }
+
+        private String unique(String base) {
+            String name = base;
+            for (int k = 1; names.contains(name); k++) {
+                name = base + "_" + k;
+            }
+            names.add(name);
+            return name;
+        }
+
+        /** {@code n} with its inputs renamed, every other field as it was. */
+        private static ByteBuffer withInputs(Node n, List<String> inputs) {
+            ProtoWire.Writer w = new ProtoWire.Writer();
+            boolean written = false;
+            for (Field f : ProtoWire.fields(n.field().value())) {
+                if (f.number() == OnnxGraph.NODE_INPUT && f.wireType() == ProtoWire.LEN) {
+                    if (!written) {
+                        inputs.forEach(i -> w.stringField(OnnxGraph.NODE_INPUT, i));
+                        written = true;
+                    }
+                } else {
+                    w.raw(f.raw());
+                }
+            }
+            return ByteBuffer.wrap(w.toByteArray());
+        }
+
+        /** A Constant node giving int64 0: as a one-element vector ({@code vector}) or a scalar. */
+        private Out constant(String output, boolean vector) {
+            ProtoWire.Writer tensor = new ProtoWire.Writer();
+            if (vector) {
+                tensor.varintField(OnnxGraph.TENSOR_DIMS, 1);
+            }
+            tensor.varintField(OnnxGraph.TENSOR_DATA_TYPE, OnnxGraph.DATA_TYPE_INT64);
+            tensor.bytesField(OnnxGraph.TENSOR_RAW_DATA, new byte[Long.BYTES]);
+            byte[] value = new ProtoWire.Writer().stringField(OnnxGraph.ATTR_NAME, "value").bytesField(OnnxGraph.ATTR_T, tensor.toByteArray())
+                .varintField(OnnxGraph.ATTR_TYPE, OnnxGraph.ATTR_TYPE_TENSOR).toByteArray();
+            byte[] node = new ProtoWire.Writer().stringField(OnnxGraph.NODE_OUTPUT, output).stringField(OnnxGraph.NODE_NAME, unique(output + "/Constant"))
+                .stringField(OnnxGraph.NODE_OP_TYPE, "Constant").bytesField(OnnxGraph.NODE_ATTRIBUTE, value).toByteArray();
+            return new Out(List.of(), List.of(output), ByteBuffer.wrap(node));
+        }
+
+        /** {@code output = Gather(data, index, axis=1)}. */
+        private Out gather(String data, String index, String output) {
+            byte[] axis = new ProtoWire.Writer().stringField(OnnxGraph.ATTR_NAME, "axis").varintField(OnnxGraph.ATTR_I, 1)
+                .varintField(OnnxGraph.ATTR_TYPE, OnnxGraph.ATTR_TYPE_INT).toByteArray();
+            byte[] node = new ProtoWire.Writer().stringField(OnnxGraph.NODE_INPUT, data).stringField(OnnxGraph.NODE_INPUT, index)
+                .stringField(OnnxGraph.NODE_OUTPUT, output).stringField(OnnxGraph.NODE_NAME, unique(output + "/Gather"))
+                .stringField(OnnxGraph.NODE_OP_TYPE, "Gather").bytesField(OnnxGraph.NODE_ATTRIBUTE, axis).toByteArray();
+            return new Out(List.of(data, index), List.of(output), ByteBuffer.wrap(node));
+        }
+
+        /** The new output's ValueInfoProto: float, {@code [batch, dim]} from the original's first and last dimensions. */
+        private ByteBuffer outputInfo(String output) {
+            ProtoWire.Writer tensorType = new ProtoWire.Writer().varintField(OnnxGraph.TENSOR_TYPE_ELEM_TYPE, graph.outputElemType(plan.output()));
+            List<ByteBuffer> dims = graph.outputDims(plan.output());
+            if (dims.size() == 3) {
+                ProtoWire.Writer shape = new ProtoWire.Writer();
+                for (ByteBuffer d : List.of(dims.get(0), dims.get(2))) {
+                    byte[] b = new byte[d.remaining()];
+                    d.duplicate().get(b);
+                    shape.bytesField(OnnxGraph.SHAPE_DIM, b);
+                }
+                tensorType.bytesField(OnnxGraph.TENSOR_TYPE_SHAPE, shape.toByteArray());
+            }
+            byte[] type = new ProtoWire.Writer().bytesField(OnnxGraph.TYPE_TENSOR_TYPE, tensorType.toByteArray()).toByteArray();
+            return ByteBuffer.wrap(new ProtoWire.Writer().stringField(OnnxGraph.VALUE_INFO_NAME, output)
+                .bytesField(OnnxGraph.VALUE_INFO_TYPE, type).toByteArray());
+        }
+    }
+}
