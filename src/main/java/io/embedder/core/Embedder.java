@@ -227,8 +227,8 @@ public final class Embedder implements Closeable {
         List<ModelStats> out = new ArrayList<>(names.size());
         for (String name : names) {
             ModelCounters c = counters.get(name);
-            boolean isLoaded = loaded.containsKey(name);
-            out.add(c == null ? ModelStats.none(name) : c.snapshot(isLoaded));
+            Resident r = loaded.get(name);
+            out.add(c == null ? ModelStats.none(name) : c.snapshot(r == null ? null : r.model()));
         }
         return out;
     }

@@ -95,6 +95,10 @@ final class EmbedRequest {
         return observer;
     }
 
+    Task task() {
+        return task;
+    }
+
     /** Distinct texts to run. */
     int size() {
         return distinct.length;

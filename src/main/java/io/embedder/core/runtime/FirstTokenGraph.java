@@ -75,13 +75,14 @@ public final class FirstTokenGraph {
         } catch (IllegalArgumentException e) {
             return new NotApplicable("not a readable ONNX model: " + e.getMessage());
         }
-        LastLayer.Plan plan;
         try {
-            plan = LastLayer.analyse(graph, output);
+            return new Rewriter(graph, LastLayer.analyse(graph, output)).write();
         } catch (LastLayer.NotApplicable e) {
             return new NotApplicable(e.getMessage());
+        } catch (RuntimeException e) {
+            // a graph malformed in a way the reader let through (a node without outputs, say): refused, not guessed at
+            return new NotApplicable("cannot analyse the graph: " + e);
         }
-        return new Rewriter(graph, plan).write();
     }
 
     /** Applies a {@link LastLayer.Plan}. */

@@ -271,13 +271,15 @@ public final class InferenceScheduler implements AutoCloseable {
 
     /**
      * The batch of the lane's longest-waiting text, in the cheapest cut of the texts waiting for the same model (the
-     * same copy) and the same observer.
+     * same copy), the same observer and the same graph of it (dense and token-level texts of a model that runs a
+     * first-token graph run apart).
      */
     private Planned batch(List<Waiting> lane) {
         EmbedRequest oldest = lane.get(0).request();
         List<Waiting> sameModel = new ArrayList<>();
         for (Waiting w : lane) {
-            if (w.request().model() == oldest.model() && w.request().observer() == oldest.observer()) {
+            if (w.request().model() == oldest.model() && w.request().observer() == oldest.observer()
+                && w.request().model().encoder(w.request().task()) == oldest.model().encoder(oldest.task())) {
                 sameModel.add(w);
             }
         }
@@ -304,7 +306,7 @@ public final class InferenceScheduler implements AutoCloseable {
         }
         HiddenStates states;
         try {
-            states = first.model().run(texts, buffers, first.observer());
+            states = first.model().run(texts, buffers, first.observer(), first.task());
         } catch (Throwable e) {
             for (Waiting w : batch) {
                 w.request().fail(w.slot(), e);

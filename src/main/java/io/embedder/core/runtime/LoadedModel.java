@@ -10,6 +10,8 @@ import io.embedder.core.model.ModelSpec;
 import io.embedder.core.pooling.Pooling;
 import io.embedder.core.pooling.PoolingKernels;
 import io.embedder.core.pooling.VectorOps;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,17 +20,25 @@ import java.util.Map;
 /**
  * A model ready to embed: its spec, tokenizer and ONNX session, checked against each other once at load.
  * Thread-safe; shared by every caller on the node.
+ *
+ * <p>A CLS-pooled model (right padding) runs its dense embeddings on the {@link FirstTokenGraph first-token graph}
+ * when the rewrite recognizes its graph and {@link Limits#pruneLastLayer()} allows it: the last layer computes the
+ * first token only. Token-level requests need every token's state: they run the full graph, opened by the first of
+ * them, which then holds as much native memory again ({@link #estimatedNativeBytes()} counts it).
  */
 public final class LoadedModel implements AutoCloseable {
+
+    private static final Logger LOG = LogManager.getLogger(LoadedModel.class);
 
     /**
      * Batching limits ({@code maxBatchSize} texts and {@code tokenBudget} padded tokens per ONNX run), ONNX Runtime
      * threads per run, the largest ONNX file a model may have ({@code maxModelBytes}), how many batches run at once
      * ({@code inferenceThreads}), how many more threads run only query-role work ({@code queryThreads}), and how long
-     * a document-role batch that is not full may wait for more texts ({@code maxWaitMicros}).
+     * a document-role batch that is not full may wait for more texts ({@code maxWaitMicros}), and whether a CLS-pooled
+     * model's dense embeddings may run its {@link FirstTokenGraph first-token graph} ({@code pruneLastLayer}).
      */
     public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
-                         int queryThreads, long maxWaitMicros) {
+                         int queryThreads, long maxWaitMicros, boolean pruneLastLayer) {
 
         public static final int DEFAULT_MAX_BATCH_SIZE = 32;
         public static final int DEFAULT_TOKEN_BUDGET = 256;
@@ -43,9 +53,20 @@ public final class LoadedModel implements AutoCloseable {
             }
         }
 
-        /** With the default query threads and wait. */
+        /** With the last layer pruned where it can be. */
+        public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
+                      int queryThreads, long maxWaitMicros) {
+            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, true);
+        }
+
+        /** With the default query threads and wait, and the last layer pruned where it can be. */
         public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads) {
             this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS);
+        }
+
+        /** These limits with {@code pruneLastLayer} set as given. */
+        public Limits withPruneLastLayer(boolean prune) {
+            return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, prune);
         }
 
         /**
@@ -59,7 +80,7 @@ public final class LoadedModel implements AutoCloseable {
         /** The defaults for this machine (one ONNX thread per batch, as many batches at once as cores). */
         public static Limits defaults() {
             return new Limits(DEFAULT_MAX_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, 1, DEFAULT_MAX_MODEL_BYTES,
-                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS);
+                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true);
         }
     }
 
@@ -69,6 +90,8 @@ public final class LoadedModel implements AutoCloseable {
     private final ModelSpec spec;
     private final TextTokenizer tokenizer;
     private final Encoder encoder;
+    /** What token-level requests run: {@link #encoder} itself, or the full graph beside a first-token graph. */
+    private final Encoder tokenEncoder;
     private final int dimensions;
     private final Limits limits;
     private final long onnxFileBytes;
@@ -97,6 +120,11 @@ public final class LoadedModel implements AutoCloseable {
         /** Runs the padded {@code [batch, seq]} inputs in {@code buffers}, writing the output into {@code buffers.output()}. */
         HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim);
 
+        /** Whether {@link #run} writes one vector per text ({@code [batch, dim]}) rather than token states. */
+        default boolean pooled() {
+            return false;
+        }
+
         @Override
         void close();
     }
@@ -106,9 +134,15 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     LoadedModel(ModelSpec spec, TextTokenizer tokenizer, Encoder encoder, int dimensions, Limits limits, long onnxFileBytes) {
+        this(spec, tokenizer, encoder, encoder, dimensions, limits, onnxFileBytes);
+    }
+
+    LoadedModel(ModelSpec spec, TextTokenizer tokenizer, Encoder encoder, Encoder tokenEncoder, int dimensions, Limits limits,
+                long onnxFileBytes) {
         this.spec = spec;
         this.tokenizer = tokenizer;
         this.encoder = encoder;
+        this.tokenEncoder = tokenEncoder;
         this.dimensions = dimensions;
         this.limits = limits;
         this.onnxFileBytes = onnxFileBytes;
@@ -119,8 +153,13 @@ public final class LoadedModel implements AutoCloseable {
         long onnxFileBytes = checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
         TextTokenizer tokenizer = TextTokenizer.load(spec.name(), spec.tokenizerFile());
         OnnxEncoder onnx;
+        boolean firstTokenGraph;
         try {
-            onnx = OnnxEncoder.load(spec.name(), spec.onnxFile(), spec.outputName(), spec.pooling().value().outputRank(), limits.intraOpThreads());
+            onnx = openFirstTokenGraph(spec, limits, tokenizer);
+            firstTokenGraph = onnx != null;
+            if (onnx == null) {
+                onnx = fullGraph(spec, limits);
+            }
         } catch (RuntimeException e) {
             tokenizer.close();
             throw e;
@@ -140,17 +179,102 @@ public final class LoadedModel implements AutoCloseable {
         }
         probeVocabulary(spec, onnx, tokenizer);
         checkProjections(spec, graphDims > 0 ? graphDims : declared, onnx, tokenizer);
-        return new LoadedModel(spec, tokenizer, new Encoder() {
+        Encoder dense = encoder(onnx);
+        Encoder tokens = !firstTokenGraph ? dense : new LazyEncoder(() -> {
+            checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
+            return encoder(fullGraph(spec, limits));
+        });
+        return new LoadedModel(spec, tokenizer, dense, tokens, graphDims > 0 ? graphDims : declared, limits, onnxFileBytes);
+    }
+
+    private static OnnxEncoder fullGraph(ModelSpec spec, Limits limits) {
+        return OnnxEncoder.load(spec.name(), spec.onnxFile(), spec.outputName(), spec.pooling().value().outputRank(), limits.intraOpThreads());
+    }
+
+    private static Encoder encoder(OnnxEncoder onnx) {
+        return new Encoder() {
             @Override
             public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
                 return onnx.run(buffers, batch, seq, dim);
             }
 
             @Override
+            public boolean pooled() {
+                return onnx.pooled();
+            }
+
+            @Override
             public void close() {
                 onnx.close();
             }
-        }, graphDims > 0 ? graphDims : declared, limits, onnxFileBytes);
+        };
+    }
+
+    /**
+     * The first-token graph, opened and run once on {@link #WARM_UP_TEXTS}; null (logged) when it is not to be used:
+     * see {@link #firstTokenGraph}, or ONNX Runtime refuses or fails the rewritten graph. The full graph serves then.
+     */
+    private static OnnxEncoder openFirstTokenGraph(ModelSpec spec, Limits limits, TextTokenizer tokenizer) {
+        FirstTokenGraph.Rewritten rewritten = firstTokenGraph(spec, limits);
+        if (rewritten == null) {
+            return null;
+        }
+        OnnxEncoder onnx;
+        try {
+            onnx = OnnxEncoder.load(spec.name(), spec.onnxFile(), rewritten.model(), rewritten.output(), 2, limits.intraOpThreads());
+        } catch (EmbedderException e) {
+            LOG.warn("model [{}]: full graph for dense embeddings: ONNX Runtime refuses the first-token graph: {}", spec.name(), e.getMessage());
+            return null;
+        }
+        List<TokenizedText> texts = WARM_UP_TEXTS.stream().map(t -> tokenizer.encode(t, spec.maxTokens().value(), Truncation.MODEL_DEFAULT))
+            .toList();
+        int seq = texts.stream().mapToInt(TokenizedText::length).max().orElseThrow();
+        int dims = onnx.declaredDimensions() > 0 ? onnx.declaredDimensions() : spec.dimensions().value();
+        BatchBuffers buffers = new BatchBuffers();
+        buffers.reset(texts.size() * seq, texts.size() * dims);
+        for (int row = 0; row < texts.size(); row++) {
+            buffers.ids().put(row * seq, texts.get(row).ids());
+            for (int i = 0; i < texts.get(row).length(); i++) {
+                buffers.mask().put(row * seq + i, 1L);
+            }
+        }
+        try {
+            onnx.run(buffers, texts.size(), seq, dims);
+        } catch (EmbedderException e) {
+            onnx.close();
+            LOG.warn("model [{}]: full graph for dense embeddings: the first-token graph fails on the warm-up texts: {}", spec.name(),
+                e.getMessage());
+            return null;
+        }
+        return onnx;
+    }
+
+    /**
+     * The first-token graph of a CLS-pooled, right-padded model when {@code limits} allow it and the rewrite
+     * recognizes the graph; else null. Logs which, and why not.
+     */
+    static FirstTokenGraph.Rewritten firstTokenGraph(ModelSpec spec, Limits limits) {
+        if (!limits.pruneLastLayer() || spec.pooling().value() != Pooling.CLS) {
+            return null;
+        }
+        if (spec.leftPadding()) {
+            LOG.info("model [{}]: full graph for dense embeddings too: under left padding the first position is padding", spec.name());
+            return null;
+        }
+        FirstTokenGraph.Outcome outcome;
+        try {
+            outcome = FirstTokenGraph.rewrite(spec.onnxFile(), spec.outputName());
+        } catch (java.io.IOException e) {
+            outcome = new FirstTokenGraph.NotApplicable("cannot read [" + spec.onnxFile().getFileName() + "]: " + e);
+        }
+        if (outcome instanceof FirstTokenGraph.Rewritten r) {
+            LOG.info("model [{}]: dense embeddings run the first-token graph ({} nodes of the last layer on the first token only{})",
+                spec.name(), r.queryNodes(), r.approximate() ? "; close to, not equal to, the full graph's: it quantizes activations dynamically" : "");
+            return r;
+        }
+        LOG.warn("model [{}]: full graph for dense embeddings: the first-token rewrite does not apply: {}", spec.name(),
+            ((FirstTokenGraph.NotApplicable) outcome).reason());
+        return null;
     }
 
     /**
@@ -229,9 +353,22 @@ public final class LoadedModel implements AutoCloseable {
         return onnxFileBytes;
     }
 
-    /** Native memory this copy is estimated to hold: the factor the memory guard uses, times its ONNX file. */
+    /**
+     * Native memory this copy is estimated to hold: the factor the memory guard uses, times its ONNX file, per graph
+     * open (two once a token-level request opened the full graph beside the first-token graph).
+     */
     public long estimatedNativeBytes() {
-        return onnxFileBytes * NATIVE_MEMORY_FACTOR;
+        return onnxFileBytes * NATIVE_MEMORY_FACTOR * openGraphs();
+    }
+
+    /** ONNX sessions open: 1, or 2 when the full graph runs beside the first-token graph. */
+    public int openGraphs() {
+        return tokenEncoder instanceof LazyEncoder lazy && lazy.opened() ? 2 : 1;
+    }
+
+    /** Whether dense embeddings run the {@link FirstTokenGraph first-token graph}. */
+    public boolean firstTokenGraph() {
+        return tokenEncoder != encoder;
     }
 
     /**
@@ -283,7 +420,7 @@ public final class LoadedModel implements AutoCloseable {
             for (int i : batch) {
                 texts.add(request.text(i));
             }
-            HiddenStates states = run(texts, buffers, observer);
+            HiddenStates states = run(texts, buffers, observer, params.task());
             for (int row = 0; row < batch.length; row++) {
                 request.accept(batch[row], states, row);
             }
@@ -340,11 +477,21 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /**
-     * Pads {@code texts} to the longest of them (right, or left when the model says so) in {@code buffers}, runs them
-     * as one batch and tells {@code observer}; the states stay in {@code buffers} until their next use. A text's
-     * attention mask is its own when it has one (a ColBERT query's expansion tokens may be unattended), else all 1s.
+     * The graph that texts of {@code task} run: token-level tasks need every token's state, so the full graph; dense
+     * embeddings the first-token graph when there is one. Texts of one batch must share it.
      */
-    HiddenStates run(List<TokenizedText> texts, BatchBuffers buffers, BatchObserver observer) {
+    Encoder encoder(Task task) {
+        return task == Task.TOKEN_EMBED ? tokenEncoder : encoder;
+    }
+
+    /**
+     * Pads {@code texts} to the longest of them (right, or left when the model says so) in {@code buffers}, runs them
+     * as one batch on the graph of {@code task} and tells {@code observer}; the states stay in {@code buffers} until
+     * their next use. A text's attention mask is its own when it has one (a ColBERT query's expansion tokens may be
+     * unattended), else all 1s.
+     */
+    HiddenStates run(List<TokenizedText> texts, BatchBuffers buffers, BatchObserver observer, Task task) {
+        Encoder graph = encoder(task);
         long start = System.nanoTime();
         int batch = texts.size();
         int seq = 0;
@@ -353,7 +500,7 @@ public final class LoadedModel implements AutoCloseable {
             seq = Math.max(seq, t.length());
             realTokens += t.length();
         }
-        boolean pooledGraph = spec.pooling().value() == Pooling.NONE;
+        boolean pooledGraph = spec.pooling().value() == Pooling.NONE || graph.pooled();
         buffers.reset(batch * seq, batch * (pooledGraph ? 1 : seq) * dimensions);
         for (int row = 0; row < batch; row++) {
             TokenizedText t = texts.get(row);
@@ -368,7 +515,7 @@ public final class LoadedModel implements AutoCloseable {
                 }
             }
         }
-        HiddenStates states = encoder.run(buffers, batch, seq, dimensions);
+        HiddenStates states = graph.run(buffers, batch, seq, dimensions);
         if (states.dim() != dimensions || states.batch() != batch || (!states.pooled() && states.seq() != seq)) {
             throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "model [" + spec.name() + "] returned shape ["
                 + states.batch() + ", " + states.seq() + ", " + states.dim() + "] for a batch of [" + batch + ", " + seq + "]");
@@ -405,7 +552,13 @@ public final class LoadedModel implements AutoCloseable {
         try {
             encoder.close();
         } finally {
-            tokenizer.close();
+            try {
+                if (tokenEncoder != encoder) {
+                    tokenEncoder.close();
+                }
+            } finally {
+                tokenizer.close();
+            }
         }
     }
 }

@@ -46,6 +46,24 @@ public final class OnnxEncoder implements AutoCloseable {
      * @param outputRank the rank the pooling expects: 3 for token states, 2 for pooled vectors
      */
     public static OnnxEncoder load(String model, Path onnxFile, String output, int outputRank, int threads) {
+        return open(model, onnxFile, (env, options) -> env.createSession(onnxFile.toString(), options), output, outputRank, threads);
+    }
+
+    /**
+     * Opens a graph given as bytes (a rewrite of {@code onnxFile}, which names it in messages) and checks its
+     * interface as {@link #load} does.
+     */
+    public static OnnxEncoder load(String model, Path onnxFile, byte[] graph, String output, int outputRank, int threads) {
+        return open(model, onnxFile, (env, options) -> env.createSession(graph, options), output, outputRank, threads);
+    }
+
+    /** Creates a session with the options it is given. */
+    @FunctionalInterface
+    private interface SessionFactory {
+        OrtSession create(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
+    }
+
+    private static OnnxEncoder open(String model, Path onnxFile, SessionFactory factory, String output, int outputRank, int threads) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession session = null;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
@@ -54,7 +72,7 @@ public final class OnnxEncoder implements AutoCloseable {
             // ORT's own pool threads (intra-op threads > 1) would otherwise spin between runs, taking cores from the node
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            session = env.createSession(onnxFile.toString(), options);
+            session = factory.create(env, options);
             Set<String> inputs = session.getInputNames();
             Set<String> unknown = new TreeSet<>(inputs);
             unknown.removeAll(KNOWN_INPUTS);
@@ -87,6 +105,11 @@ public final class OnnxEncoder implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Whether {@link #run} gives one vector per text ({@code [batch, dim]}) rather than token states. */
+    public boolean pooled() {
+        return outputRank == 2;
     }
 
     /** The output's last dimension as the graph declares it, or -1 when dynamic. */

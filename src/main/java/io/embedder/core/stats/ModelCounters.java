@@ -88,8 +88,21 @@ public final class ModelCounters implements LoadedModel.BatchObserver {
         unloads.increment();
     }
 
-    /** The counters now; memory is reported only while the model is {@code loaded}. */
+    /** The counters now; memory is reported only while the model is {@code loaded}, as it was estimated at its load. */
     public ModelStats snapshot(boolean loaded) {
+        LoadRecord load = lastLoad;
+        return snapshot(loaded, load.onnxFileBytes(), load.estimatedNativeBytes());
+    }
+
+    /**
+     * The counters now, memory as {@code copy} (the copy in memory, or null when none) estimates it now: it grows when
+     * the copy opens its full graph beside a first-token graph.
+     */
+    public ModelStats snapshot(LoadedModel copy) {
+        return copy == null ? snapshot(false) : snapshot(true, copy.onnxFileBytes(), copy.estimatedNativeBytes());
+    }
+
+    private ModelStats snapshot(boolean loaded, long onnxFileBytes, long estimatedNativeBytes) {
         LoadRecord load = lastLoad;
         return new ModelStats(model,
             new ModelStats.Traffic(requests.sum(), failures.sum(), texts.sum(), tokens.sum(), paddedTokens.sum(), batches.sum(),
@@ -98,6 +111,6 @@ public final class ModelCounters implements LoadedModel.BatchObserver {
             new ModelStats.Queue(queued.get(), inFlight.get(), rejections.sum()),
             new ModelStats.Cache(cacheHits.sum(), cacheMisses.sum()),
             new ModelStats.Residency(loaded ? 1 : 0, loads.sum(), unloads.sum(), loadFailures.sum(), load.loadMillis(), load.warmupMillis(),
-                loaded ? load.onnxFileBytes() : 0, loaded ? load.estimatedNativeBytes() : 0));
+                loaded ? onnxFileBytes : 0, loaded ? estimatedNativeBytes : 0));
     }
 }
