@@ -22,17 +22,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Dense embeddings with and without the first-token graph, through the embedder core ({@link LoadedModel#embed}:
- * tokenize, batches of the default token budget, run, pool, normalize) on one thread with one ONNX thread, as one
- * inference thread of the node runs them. Corpora: the first 400 CISI documents (title and abstract, 168 tokens on
- * average), and their titles (short texts). Rounds interleave the two graphs (ABBA...), each round embeds the whole
- * corpus once; the report gives medians of documents per second and per CPU-second (the process's CPU time, which
- * holds up on a shared machine) and their ratio, and the resident memory the full graph adds when a token-level request
- * opens it. Not a test: runs with {@code -Dbench=true}
+ * Dense embeddings with and without the first-token graph on one thread with one ONNX thread, as one inference
+ * thread of the node runs them. Corpora: the first 400 CISI documents (title and abstract, 168 tokens on average), and
+ * their titles (short texts). The texts are tokenized once and cut into the batches the core cuts (length-sorted,
+ * the default token budget and batch size); each round runs every batch on both graphs, one right after the other
+ * (alternating which goes first), through {@link LoadedModel#run} (padding, the ONNX run into the reused buffers), so
+ * both see the same machine load. Per round: documents per CPU-second of the running thread (ONNX Runtime runs on
+ * the calling thread with one intra-op thread) and per second; the report gives the medians over rounds and their
+ * ratio, then the resident memory each graph adds. Not a test: runs with {@code -Dbench=true}
  * ({@code mvn -o -Pall-models test -Dtest=FirstTokenBench -Dbench=true [-Dbench.rounds=N] [-Dbench.docs=N] [-Dbench.model=M]});
  * writes target/bench-first-token.md.
  */
 class FirstTokenBench {
+
+    private static final java.lang.management.ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     @Test
     void denseEmbeddingsWithAndWithoutTheFirstTokenGraph() throws Exception {
@@ -54,39 +57,44 @@ class FirstTokenBench {
                 try (LoadedModel pruned = LoadedModel.load(ModelSpecReader.read(model, TestData.modelsDir().resolve(model)), limits)) {
                     long rssPruned = rssBytes();
                     assertTrue(pruned.firstTokenGraph(), "the first-token graph does not apply to " + model);
-                    for (LoadedModel m : List.of(full, pruned)) {
-                        m.embed(params(documents.subList(0, 32), Task.EMBED));
-                    }
-                    report.add("| corpus | graph | docs/s (median) | docs per CPU-s (median) | per round: docs per CPU-s |");
-                    report.add("| --- | --- | --- | --- | --- |");
+                    report.add("| corpus | tokens per text | batches | graph | docs per CPU-s (median) | docs/s (median) | per round: docs per CPU-s |");
+                    report.add("| --- | --- | --- | --- | --- | --- | --- |");
                     for (Map.Entry<String, List<String>> corpus : corpora.entrySet()) {
-                        Map<Boolean, List<double[]>> runs = Map.of(false, new ArrayList<>(), true, new ArrayList<>());
+                        List<List<TokenizedText>> batches = batches(full, corpus.getValue(), limits);
+                        long tokens = batches.stream().flatMap(List::stream).mapToLong(TokenizedText::length).sum();
+                        String shape = String.format(Locale.ROOT, "| %s | %.1f | %d |", corpus.getKey(), (double) tokens / corpus.getValue().size(),
+                            batches.size());
+                        runRound(full, pruned, batches.subList(0, Math.min(8, batches.size())), 0); // warm-up
+                        List<double[]> fullRuns = new ArrayList<>();
+                        List<double[]> prunedRuns = new ArrayList<>();
                         for (int round = 0; round < rounds; round++) {
-                            for (boolean first : round % 2 == 0 ? new boolean[] {false, true} : new boolean[] {true, false}) {
-                                runs.get(first).add(time(first ? pruned : full, corpus.getValue()));
-                            }
+                            double[][] r = runRound(full, pruned, batches, round);
+                            fullRuns.add(rate(corpus.getValue().size(), r[0]));
+                            prunedRuns.add(rate(corpus.getValue().size(), r[1]));
                         }
-                        double[] fullMedians = medians(runs.get(false));
-                        double[] prunedMedians = medians(runs.get(true));
-                        report.add(row(corpus.getKey(), "full", fullMedians, runs.get(false)));
-                        report.add(row(corpus.getKey(), "first-token", prunedMedians, runs.get(true)));
-                        report.add(String.format(Locale.ROOT, "| %s | **first-token ÷ full** | %.3f× | **%.3f×** | |", corpus.getKey(),
-                            prunedMedians[0] / fullMedians[0], prunedMedians[1] / fullMedians[1]));
+                        double[] f = medians(fullRuns);
+                        double[] p = medians(prunedRuns);
+                        report.add(row(shape, "full", f, fullRuns));
+                        report.add(row(shape, "first-token", p, prunedRuns));
+                        report.add(String.format(Locale.ROOT, "%s **first-token ÷ full** | **%.3f×** | %.3f× | |", shape, p[0] / f[0], p[1] / f[1]));
                     }
-                    Embeddings tokens = pruned.embed(params(documents.subList(0, 2), Task.TOKEN_EMBED));
-                    assertEquals(2, tokens.tokens().size());
+                    Embeddings tokenLevel = pruned.embed(new EmbedParams(documents.subList(0, 2), Task.TOKEN_EMBED, null, null, null,
+                        Truncation.MODEL_DEFAULT));
+                    assertEquals(2, tokenLevel.tokens().size());
                     assertEquals(2, pruned.openGraphs());
                     long rssBoth = rssBytes();
                     report.add("");
-                    report.add(String.format(Locale.ROOT, "Resident memory: full graph loaded %+.0f MB; first-token graph loaded beside it %+.0f MB; "
-                        + "the first token-level request opens the full graph beside the first-token one: %+.0f MB "
-                        + "(estimated_native_bytes %d MB → %d MB).", (rssFull - rssBefore) / 1e6, (rssPruned - rssFull) / 1e6,
-                        (rssBoth - rssPruned) / 1e6, full.estimatedNativeBytes() >> 20, pruned.estimatedNativeBytes() >> 20));
+                    report.add(String.format(Locale.ROOT, "Resident memory of the JVM: loading the full graph %+.0f MB; loading the first-token graph "
+                        + "beside it %+.0f MB (the rewritten model's bytes pass through the heap once); the first token-level request opening "
+                        + "the full graph beside the first-token graph %+.0f MB. estimated_native_bytes: %d MB, then %d MB.",
+                        (rssFull - rssBefore) / 1e6, (rssPruned - rssFull) / 1e6, (rssBoth - rssPruned) / 1e6,
+                        full.estimatedNativeBytes() >> 20, pruned.estimatedNativeBytes() >> 20));
                 }
             }
         });
         String header = String.format(Locale.ROOT, "Model %s, %d CISI documents, %d rounds, token budget %d, max batch %d, 1 thread, 1 ONNX thread, "
-            + "%d cores.", model, documents.size(), rounds, limits.tokenBudget(), limits.maxBatchSize(), Runtime.getRuntime().availableProcessors());
+            + "%d cores, load average %.2f at the end.", model, documents.size(), rounds, limits.tokenBudget(), limits.maxBatchSize(),
+            Runtime.getRuntime().availableProcessors(), ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         List<String> out = new ArrayList<>();
         out.add(header);
         out.add("");
@@ -96,19 +104,44 @@ class FirstTokenBench {
         out.forEach(System.out::println);
     }
 
-    private static EmbedParams params(List<String> texts, Task task) {
-        return new EmbedParams(texts, task, null, null, null, Truncation.MODEL_DEFAULT);
+    /** The batches the core cuts from {@code texts}: tokenized by {@code model}, length-sorted, within {@code limits}. */
+    private static List<List<TokenizedText>> batches(LoadedModel model, List<String> texts, LoadedModel.Limits limits) {
+        List<TokenizedText> tokens = texts.stream().map(t -> model.tokenize("", t, model.spec().maxTokens().value(), Truncation.MODEL_DEFAULT))
+            .toList();
+        int[] lengths = tokens.stream().mapToInt(TokenizedText::length).toArray();
+        List<List<TokenizedText>> out = new ArrayList<>();
+        for (int[] batch : BatchPlanner.plan(lengths, limits.maxBatchSize(), limits.tokenBudget())) {
+            List<TokenizedText> b = new ArrayList<>();
+            for (int i : batch) {
+                b.add(tokens.get(i));
+            }
+            out.add(b);
+        }
+        return out;
     }
 
-    /** Embeds {@code texts} once; {docs per second, docs per CPU-second}. */
-    private static double[] time(LoadedModel model, List<String> texts) {
-        double cpu = processCpuSeconds();
-        long start = System.nanoTime();
-        Embeddings e = model.embed(params(texts, Task.EMBED));
-        double seconds = (System.nanoTime() - start) / 1e9;
-        cpu = processCpuSeconds() - cpu;
-        assertEquals(texts.size(), e.vectors().size());
-        return new double[] {texts.size() / seconds, texts.size() / cpu};
+    /** Runs every batch on both models, alternating which goes first; {{cpu, wall} of full, {cpu, wall} of pruned} in ns. */
+    private static double[][] runRound(LoadedModel full, LoadedModel pruned, List<List<TokenizedText>> batches, int round) {
+        double[][] totals = new double[2][2];
+        BatchBuffers buffers = new BatchBuffers();
+        for (int i = 0; i < batches.size(); i++) {
+            boolean fullFirst = (i + round) % 2 == 0;
+            for (LoadedModel m : fullFirst ? List.of(full, pruned) : List.of(pruned, full)) {
+                long cpu = THREADS.getCurrentThreadCpuTime();
+                long wall = System.nanoTime();
+                HiddenStates states = m.run(batches.get(i), buffers, LoadedModel.BatchObserver.NONE, Task.EMBED);
+                double[] t = totals[m == full ? 0 : 1];
+                t[0] += THREADS.getCurrentThreadCpuTime() - cpu;
+                t[1] += System.nanoTime() - wall;
+                assertEquals(batches.get(i).size(), states.batch());
+            }
+        }
+        return totals;
+    }
+
+    /** {docs per CPU-second, docs per second} from {cpu, wall} nanoseconds. */
+    private static double[] rate(int docs, double[] nanos) {
+        return new double[] {docs / (nanos[0] / 1e9), docs / (nanos[1] / 1e9)};
     }
 
     private static double[] medians(List<double[]> runs) {
@@ -121,16 +154,12 @@ class FirstTokenBench {
         return out;
     }
 
-    private static String row(String corpus, String graph, double[] medians, List<double[]> runs) {
+    private static String row(String shape, String graph, double[] medians, List<double[]> runs) {
         StringBuilder perRound = new StringBuilder();
         for (double[] r : runs) {
-            perRound.append(perRound.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", r[1]));
+            perRound.append(perRound.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", r[0]));
         }
-        return String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %s |", corpus, graph, medians[0], medians[1], perRound);
-    }
-
-    private static double processCpuSeconds() {
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
+        return String.format(Locale.ROOT, "%s %s | %.1f | %.1f | %s |", shape, graph, medians[0], medians[1], perRound);
     }
 
     private static long rssBytes() throws IOException {

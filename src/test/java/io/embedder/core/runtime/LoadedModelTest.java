@@ -227,6 +227,68 @@ class LoadedModelTest {
         assertArrayEquals(new float[] {2088, 4176, 6264, 8352}, direct.tokens().get(1)[2]);
     }
 
+    /**
+     * A model whose dense embeddings run a first-token graph runs token-level texts on its other graph: the scheduler
+     * never puts the two in one batch, though with one graph it does. The dense graph here gives the first token's fake
+     * state, one vector per text.
+     */
+    @Test
+    void denseAndTokenLevelTextsRunApartWhenTheModelHasAFirstTokenGraph() throws Exception {
+        List<String> ran = java.util.Collections.synchronizedList(new ArrayList<>());
+        LoadedModel.Encoder firstToken = new LoadedModel.Encoder() {
+            @Override
+            public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
+                ran.add("first-token " + batch);
+                for (int b = 0; b < batch; b++) {
+                    for (int d = 0; d < dim; d++) {
+                        buffers.output().put(b * dim + d, buffers.ids().get(b * seq) * (d + 1));
+                    }
+                }
+                return new HiddenStates(buffers.output(), buffers.mask(), batch, 1, dim, true);
+            }
+
+            @Override
+            public boolean pooled() {
+                return true;
+            }
+
+            @Override
+            public void close() {}
+        };
+        LoadedModel.Encoder full = new LoadedModel.Encoder() {
+            @Override
+            public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
+                ran.add("full " + batch);
+                return FAKE.run(buffers, batch, seq, dim);
+            }
+
+            @Override
+            public void close() {}
+        };
+        LoadedModel one = model(Pooling.CLS, "right", List.of(), Map.of());
+        LoadedModel two = new LoadedModel(one.spec(), tokenizer, firstToken, full, DIM, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 2), 0);
+        EmbedParams dense = params(Task.EMBED, false, null, "hello world!", "hello");
+        EmbedParams tokens = tokenParams(new TokenOptions(false, null, 1), "hello", "hello world!");
+        for (LoadedModel m : List.of(one, two)) {
+            ran.clear();
+            batchSizes.clear();
+            // one thread, waiting up to 2 s for a document batch to fill: both requests are queued before a batch runs
+            try (InferenceScheduler s = new InferenceScheduler(1, 0, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1, 0, 2_000_000), 1 << 20)) {
+                java.util.concurrent.CompletableFuture<Embeddings> d = s.embed(m, dense);
+                java.util.concurrent.CompletableFuture<Embeddings> t = s.embed(m, tokens);
+                assertArrayEquals(new float[] {101, 202, 303, 404}, d.get(10, java.util.concurrent.TimeUnit.SECONDS).vectors().get(0));
+                assertArrayEquals(new float[] {7592, 15184, 22776, 30368}, t.get(10, java.util.concurrent.TimeUnit.SECONDS).tokens().get(0)[1]);
+            }
+            if (m == one) {
+                assertEquals(List.of(), ran);
+                assertEquals(List.of(4), batchSizes);
+            } else {
+                assertEquals(Set.of("first-token 2", "full 2"), Set.copyOf(ran));
+                assertEquals(2, ran.size());
+            }
+        }
+    }
+
     @Test
     void warmUpRunsTheWholePipelineOnce() {
         LoadedModel m = model(Pooling.CLS, "right", List.of(), Map.of());
