@@ -51,16 +51,24 @@ public final class FirstTokenGraph {
      * @param approximate the query side quantizes activations dynamically (a scale per tensor): on one token it
      *                    quantizes differently than on all, so the output is close to, not equal to, the original's
      * @param queryNodes  nodes of the last layer that now run on the first token only
+     * @param weightsFile the file the model's weights stay in, when the rewrite was of a file: its initializers are
+     *                    ONNX external data, references to their bytes in that file, so ONNX Runtime must be told its
+     *                    directory ({@code session.model_external_initializers_file_folder_path}); null when
+     *                    {@code model} holds its weights
      */
-    public record Rewritten(byte[] model, String output, boolean approximate, int queryNodes) implements Outcome {}
+    public record Rewritten(byte[] model, String output, boolean approximate, int queryNodes, Path weightsFile) implements Outcome {}
 
     /** The graph was not recognized; {@code reason} says where the recognition stopped. */
     public record NotApplicable(String reason) implements Outcome {}
 
-    /** {@link #rewrite(ByteBuffer, String)} of a file, mapped rather than read onto the heap. */
+    /**
+     * {@link #rewrite(ByteBuffer, String)} of a file, mapped rather than read; the weights stay in the file (see
+     * {@link Rewritten#weightsFile()}), so the rewritten model is small and the file must not change before a session
+     * is made of it.
+     */
     public static Outcome rewrite(Path onnxFile, String output) throws IOException {
         try (FileChannel channel = FileChannel.open(onnxFile, StandardOpenOption.READ)) {
-            return rewrite(channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size()), output);
+            return rewrite(channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size()), output, onnxFile);
         }
     }
 
@@ -69,6 +77,10 @@ public final class FirstTokenGraph {
      * {@code [batch, seq, dim]} token state; never throws for a model it does not recognize, but says why.
      */
     public static Outcome rewrite(ByteBuffer model, String output) {
+        return rewrite(model, output, null);
+    }
+
+    private static Outcome rewrite(ByteBuffer model, String output, Path weightsFile) {
         OnnxGraph graph;
         try {
             graph = OnnxGraph.parse(model);
@@ -76,7 +88,7 @@ public final class FirstTokenGraph {
             return new NotApplicable("not a readable ONNX model: " + e.getMessage());
         }
         try {
-            return new Rewriter(graph, LastLayer.analyse(graph, output)).write();
+            return new Rewriter(graph, LastLayer.analyse(graph, output)).write(weightsFile);
         } catch (LastLayer.NotApplicable e) {
             return new NotApplicable(e.getMessage());
         } catch (RuntimeException e) {
@@ -106,7 +118,7 @@ public final class FirstTokenGraph {
         /** A node of the rewritten graph: its inputs and outputs, and its encoding. */
         private record Out(List<String> inputs, List<String> outputs, ByteBuffer encoded) {}
 
-        Rewritten write() {
+        Rewritten write(Path weightsFile) {
             String firstIndex = unique("first_token/index_1d");
             Map<String, String> sliced = new HashMap<>();
             for (String t : plan.tokenInputs()) {
@@ -149,8 +161,9 @@ public final class FirstTokenGraph {
             for (int i = plan.querySide().nextSetBit(0); i >= 0; i = plan.querySide().nextSetBit(i + 1)) {
                 reshaped.addAll(graph.nodes().get(i).outputs());
             }
-            byte[] model = graph.write(kept, List.of(outputInfo(output)), reshaped::contains);
-            return new Rewritten(model, output, plan.approximate(), plan.queryNodes());
+            byte[] model = graph.write(kept, List.of(outputInfo(output)), reshaped::contains,
+                weightsFile == null ? null : weightsFile.getFileName().toString());
+            return new Rewritten(model, output, plan.approximate(), plan.queryNodes(), weightsFile);
         }
 
         /** Indices of the nodes {@code output} needs. */

@@ -51,10 +51,14 @@ public final class OnnxEncoder implements AutoCloseable {
 
     /**
      * Opens a graph given as bytes (a rewrite of {@code onnxFile}, which names it in messages) and checks its
-     * interface as {@link #load} does.
+     * interface as {@link #load} does; its external data, if any, is read from {@code onnxFile}'s directory.
      */
     public static OnnxEncoder load(String model, Path onnxFile, byte[] graph, String output, int outputRank, int threads) {
-        return open(model, onnxFile, (env, options) -> env.createSession(graph, options), output, outputRank, threads);
+        return open(model, onnxFile, (env, options) -> {
+            Path dir = onnxFile.toAbsolutePath().getParent();
+            options.addConfigEntry("session.model_external_initializers_file_folder_path", dir.toString());
+            return env.createSession(graph, options);
+        }, output, outputRank, threads);
     }
 
     /** Creates a session with the options it is given. */

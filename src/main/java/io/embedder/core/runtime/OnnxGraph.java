@@ -53,6 +53,12 @@ final class OnnxGraph {
     static final int TENSOR_INT64_DATA = 7;
     static final int TENSOR_NAME = 8;
     static final int TENSOR_RAW_DATA = 9;
+    static final int TENSOR_EXTERNAL_DATA = 13;
+    static final int TENSOR_DATA_LOCATION = 14;
+    static final int DATA_LOCATION_EXTERNAL = 1;
+    // StringStringEntryProto
+    static final int ENTRY_KEY = 1;
+    static final int ENTRY_VALUE = 2;
     static final int DATA_TYPE_INT64 = 7;
     // ValueInfoProto, TypeProto, TypeProto.Tensor, TensorShapeProto
     static final int VALUE_INFO_NAME = 1;
@@ -64,6 +70,9 @@ final class OnnxGraph {
 
     /** Integer tensors up to this many bytes have their values decoded (shape constants, indices). */
     private static final int SMALL_TENSOR_BYTES = 64;
+
+    /** Initializers of at least this many bytes are written as references into the source file (see {@link #write}). */
+    static final int EXTERNAL_MIN_BYTES = 1024;
 
     /** An attribute of a node: its name and its fields (value fields are read on demand). */
     record Attribute(String name, List<Field> fields) {
@@ -163,7 +172,7 @@ final class OnnxGraph {
     private OnnxGraph(List<Field> modelFields, Field graphField, long opsetVersion) {
         this.modelFields = modelFields;
         this.graphField = graphField;
-        this.graphFields = ProtoWire.fields(graphField.value());
+        this.graphFields = graphField.children();
         this.opsetVersion = opsetVersion;
         for (Field f : graphFields) {
             if (f.wireType() != ProtoWire.LEN) {
@@ -379,6 +388,16 @@ final class OnnxGraph {
      * {@code dropValueInfo} accepts; every other field of the model and the graph is copied byte for byte, in order.
      */
     byte[] write(List<ByteBuffer> newNodes, List<ByteBuffer> newOutputs, Predicate<String> dropValueInfo) {
+        return write(newNodes, newOutputs, dropValueInfo, null);
+    }
+
+    /**
+     * As {@link #write(List, List, Predicate)}, but with {@code weightsFile} (the name of the file this model was parsed
+     * from, the whole file) each initializer of {@link #EXTERNAL_MIN_BYTES} or more is written as ONNX external data: a
+     * reference to where its bytes are in that file (location, offset, length), its other fields as they were. The
+     * model is then a few hundred kilobytes whatever its weights, and valid beside that file only.
+     */
+    byte[] write(List<ByteBuffer> newNodes, List<ByteBuffer> newOutputs, Predicate<String> dropValueInfo, String weightsFile) {
         List<ByteBuffer> graph = new ArrayList<>();
         boolean nodesWritten = false;
         boolean outputsWritten = false;
@@ -395,6 +414,13 @@ final class OnnxGraph {
                 }
             } else if (f.number() == GRAPH_VALUE_INFO && f.wireType() == ProtoWire.LEN && dropValueInfo.test(valueInfoName(f))) {
                 continue;
+            } else if (f.number() == GRAPH_INITIALIZER && f.wireType() == ProtoWire.LEN && weightsFile != null) {
+                ByteBuffer external = external(f, weightsFile);
+                if (external == null) {
+                    graph.add(f.raw());
+                } else {
+                    addField(graph, GRAPH_INITIALIZER, external);
+                }
             } else {
                 graph.add(f.raw());
             }
@@ -433,6 +459,37 @@ final class OnnxGraph {
             at += n;
         }
         return out;
+    }
+
+    /** Initializer {@code f} as a reference to its raw bytes in {@code weightsFile}, or null to keep it as it is. */
+    private static ByteBuffer external(Field f, String weightsFile) {
+        List<Field> fields = f.children();
+        Field raw = null;
+        for (Field t : fields) {
+            if (t.number() == TENSOR_RAW_DATA && t.wireType() == ProtoWire.LEN) {
+                raw = t;
+            } else if (t.number() == TENSOR_DATA_LOCATION || t.number() == TENSOR_EXTERNAL_DATA) {
+                return null;
+            }
+        }
+        if (raw == null || raw.valueLength() < EXTERNAL_MIN_BYTES) {
+            return null;
+        }
+        ProtoWire.Writer w = new ProtoWire.Writer();
+        for (Field t : fields) {
+            if (t != raw) {
+                w.raw(t.raw());
+            }
+        }
+        w.bytesField(TENSOR_EXTERNAL_DATA, entry("location", weightsFile));
+        w.bytesField(TENSOR_EXTERNAL_DATA, entry("offset", Long.toString(raw.absoluteValueStart())));
+        w.bytesField(TENSOR_EXTERNAL_DATA, entry("length", Integer.toString(raw.valueLength())));
+        w.varintField(TENSOR_DATA_LOCATION, DATA_LOCATION_EXTERNAL);
+        return ByteBuffer.wrap(w.toByteArray());
+    }
+
+    private static byte[] entry(String key, String value) {
+        return new ProtoWire.Writer().stringField(ENTRY_KEY, key).stringField(ENTRY_VALUE, value).toByteArray();
     }
 
     private static void addField(List<ByteBuffer> out, int number, ByteBuffer message) {

@@ -26,9 +26,20 @@ final class ProtoWire {
     /**
      * One field of a message in {@code source}: {@code start} to {@code end} spans the whole field (tag included);
      * for a length-delimited field {@code valueStart} and {@code valueLength} locate its payload, for a varint
-     * {@code varint} is its value.
+     * {@code varint} is its value. {@code origin} is where {@code source} starts in the outermost message parsed (the
+     * file), so that {@link #absoluteValueStart} locates a payload in the file.
      */
-    record Field(ByteBuffer source, int number, int wireType, int start, int end, long varint, int valueStart, int valueLength) {
+    record Field(ByteBuffer source, long origin, int number, int wireType, int start, int end, long varint, int valueStart, int valueLength) {
+
+        /** The fields of this length-delimited field's payload, their offsets kept relative to the outermost message. */
+        List<Field> children() {
+            return fields(value(), origin + valueStart);
+        }
+
+        /** Where the payload starts in the outermost message parsed. */
+        long absoluteValueStart() {
+            return origin + valueStart;
+        }
 
         /** The payload of a length-delimited field, as a view (no copy). */
         ByteBuffer value() {
@@ -53,6 +64,10 @@ final class ProtoWire {
      * @throws IllegalArgumentException when the bytes are not a well-formed message
      */
     static List<Field> fields(ByteBuffer message) {
+        return fields(message, 0);
+    }
+
+    private static List<Field> fields(ByteBuffer message, long origin) {
         ByteBuffer b = message.slice();
         List<Field> out = new ArrayList<>();
         int[] pos = {0};
@@ -67,12 +82,12 @@ final class ProtoWire {
             switch (wireType) {
                 case VARINT -> {
                     long v = readVarint(b, pos);
-                    out.add(new Field(b, number, wireType, start, pos[0], v, -1, 0));
+                    out.add(new Field(b, origin, number, wireType, start, pos[0], v, -1, 0));
                 }
                 case FIXED64, FIXED32 -> {
                     int size = wireType == FIXED64 ? 8 : 4;
                     checkRoom(b, pos[0], size);
-                    out.add(new Field(b, number, wireType, start, pos[0] + size, 0, pos[0], size));
+                    out.add(new Field(b, origin, number, wireType, start, pos[0] + size, 0, pos[0], size));
                     pos[0] += size;
                 }
                 case LEN -> {
@@ -81,7 +96,7 @@ final class ProtoWire {
                         throw new IllegalArgumentException("length " + length + " at byte " + start);
                     }
                     checkRoom(b, pos[0], (int) length);
-                    out.add(new Field(b, number, wireType, start, pos[0] + (int) length, 0, pos[0], (int) length));
+                    out.add(new Field(b, origin, number, wireType, start, pos[0] + (int) length, 0, pos[0], (int) length));
                     pos[0] += (int) length;
                 }
                 default -> throw new IllegalArgumentException("wire type " + wireType + " at byte " + start);

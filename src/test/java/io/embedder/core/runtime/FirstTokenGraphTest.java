@@ -98,7 +98,7 @@ class FirstTokenGraphTest {
         assertTrue(rewritten.approximate());
         try (TextTokenizer tokenizer = TextTokenizer.load(model, TestData.modelsDir().resolve(model).resolve("tokenizer.json"))) {
             onBigStack(() -> {
-                try (OrtSession full = session(onnx, null); OrtSession pruned = session(null, rewritten.model())) {
+                try (OrtSession full = session(onnx); OrtSession pruned = session(rewritten)) {
                     for (List<String> texts : batches().subList(1, 3)) {
                         List<TokenizedText> tokens = tokenize(tokenizer, texts);
                         float[][][] states = (float[][][]) run(full, tokens, OUTPUT);
@@ -121,23 +121,81 @@ class FirstTokenGraphTest {
     void rewrittenGraphHasOneOutputOfBatchByDimAndEveryOtherFieldUnchanged() throws Exception {
         TestData.assumeModel("bge-small-en-v1.5");
         Path onnx = TestData.modelsDir().resolve("bge-small-en-v1.5").resolve("model.onnx");
-        FirstTokenGraph.Rewritten rewritten = rewritten(onnx);
-        assertEquals("first_token_state", rewritten.output());
-        // layer 11 but its key and value paths (30 nodes): 71 nodes, 15 of them Constants and 14 the Reshapes' shapes
-        assertEquals(71, rewritten.queryNodes());
         ByteBuffer original = ByteBuffer.wrap(Files.readAllBytes(onnx));
+        FirstTokenGraph.Rewritten contained = assertInstanceOf(FirstTokenGraph.Rewritten.class, FirstTokenGraph.rewrite(original, OUTPUT));
+        FirstTokenGraph.Rewritten external = rewritten(onnx);
+        assertEquals("first_token_state", contained.output());
+        // layer 11 but its key and value paths (30 nodes): 71 nodes, 15 of them Constants and 14 the Reshapes' shapes
+        assertEquals(71, contained.queryNodes());
+        assertEquals(null, contained.weightsFile());
+        assertEquals(onnx, external.weightsFile());
         OnnxGraph before = OnnxGraph.parse(original);
-        OnnxGraph after = OnnxGraph.parse(ByteBuffer.wrap(rewritten.model()));
+        OnnxGraph after = OnnxGraph.parse(ByteBuffer.wrap(contained.model()));
         assertEquals(before.nodes().size() + 4, after.nodes().size()); // two Gathers and their two index Constants
         assertEquals(List.of("first_token_state"), after.outputs().stream().map(OnnxGraph.ValueInfo::name).toList());
         assertEquals(before.inputs().stream().map(OnnxGraph.ValueInfo::name).toList(), after.inputs().stream().map(OnnxGraph.ValueInfo::name).toList());
-        assertEquals(unchangedFields(original), unchangedFields(ByteBuffer.wrap(rewritten.model())));
-        onBigStack(() -> {
-            try (OrtSession s = session(null, rewritten.model())) {
-                assertEquals(Set.of("first_token_state"), s.getOutputNames());
-                assertArrayEquals(new long[] {-1, 384}, ((TensorInfo) s.getOutputInfo().get("first_token_state").getInfo()).getShape());
+        assertEquals(unchangedFields(original, true), unchangedFields(ByteBuffer.wrap(contained.model()), true));
+        assertEquals(unchangedFields(original, false), unchangedFields(ByteBuffer.wrap(external.model()), false));
+        // with the weights left in the file: every initializer over 1 KB points at its own bytes there
+        assertTrue(external.model().length < 400_000, external.model().length + " bytes");
+        assertEquals(before.initializers().size(), externalWeightsMatching(original, ByteBuffer.wrap(external.model())) + smallInitializers(original));
+        try (TextTokenizer tokenizer = TextTokenizer.load("bge", onnx.resolveSibling("tokenizer.json"))) {
+            List<TokenizedText> tokens = tokenize(tokenizer, batches().get(2));
+            onBigStack(() -> {
+                try (OrtSession a = session(contained); OrtSession b = session(external)) {
+                    assertEquals(Set.of("first_token_state"), a.getOutputNames());
+                    assertArrayEquals(new long[] {-1, 384}, ((TensorInfo) a.getOutputInfo().get("first_token_state").getInfo()).getShape());
+                    assertArrayEquals((float[][]) run(a, tokens, "first_token_state"), (float[][]) run(b, tokens, "first_token_state"));
+                }
+            });
+        }
+    }
+
+    /** Initializers of the external form whose reference (offset, length) in the file holds the original's raw bytes. */
+    private static int externalWeightsMatching(ByteBuffer original, ByteBuffer external) {
+        Map<String, ByteBuffer> raw = new java.util.HashMap<>();
+        for (ProtoWire.Field init : graphFields(original, OnnxGraph.GRAPH_INITIALIZER)) {
+            List<ProtoWire.Field> t = init.children();
+            t.stream().filter(x -> x.number() == OnnxGraph.TENSOR_RAW_DATA).findFirst()
+                .ifPresent(r -> raw.put(name(t), original.slice((int) r.absoluteValueStart(), r.valueLength())));
+        }
+        int matching = 0;
+        for (ProtoWire.Field init : graphFields(external, OnnxGraph.GRAPH_INITIALIZER)) {
+            List<ProtoWire.Field> t = init.children();
+            Map<String, String> data = new java.util.HashMap<>();
+            for (ProtoWire.Field e : t) {
+                if (e.number() == OnnxGraph.TENSOR_EXTERNAL_DATA) {
+                    List<ProtoWire.Field> kv = e.children();
+                    data.put(kv.get(0).string(), kv.get(1).string());
+                }
             }
-        });
+            if (!data.isEmpty()) {
+                assertEquals("model.onnx", data.get("location"));
+                ByteBuffer at = original.slice(Integer.parseInt(data.get("offset")), Integer.parseInt(data.get("length")));
+                assertEquals(raw.get(name(t)), at, name(t));
+                matching++;
+            }
+        }
+        return matching;
+    }
+
+    private static int smallInitializers(ByteBuffer model) {
+        int n = 0;
+        for (ProtoWire.Field init : graphFields(model, OnnxGraph.GRAPH_INITIALIZER)) {
+            if (init.children().stream().noneMatch(x -> x.number() == OnnxGraph.TENSOR_RAW_DATA && x.valueLength() >= OnnxGraph.EXTERNAL_MIN_BYTES)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static String name(List<ProtoWire.Field> tensor) {
+        return tensor.stream().filter(x -> x.number() == OnnxGraph.TENSOR_NAME).findFirst().orElseThrow().string();
+    }
+
+    private static List<ProtoWire.Field> graphFields(ByteBuffer model, int number) {
+        ProtoWire.Field graph = ProtoWire.fields(model).stream().filter(f -> f.number() == OnnxGraph.MODEL_GRAPH).findFirst().orElseThrow();
+        return graph.children().stream().filter(f -> f.number() == number).toList();
     }
 
     @Test
@@ -167,15 +225,19 @@ class FirstTokenGraphTest {
             FirstTokenGraph.rewrite(GraphEdits.reluModel(), "y"));
     }
 
-    /** What the rewrite copies as it is: every model field but the graph, every graph field but nodes, outputs, value_info. */
-    private static List<ByteBuffer> unchangedFields(ByteBuffer model) {
+    /**
+     * What the rewrite copies as it is: every model field but the graph, every graph field but nodes, outputs,
+     * value_info, and the initializers unless {@code withInitializers}.
+     */
+    private static List<ByteBuffer> unchangedFields(ByteBuffer model, boolean withInitializers) {
         List<ByteBuffer> out = new ArrayList<>();
         for (ProtoWire.Field f : ProtoWire.fields(model)) {
             if (f.number() != OnnxGraph.MODEL_GRAPH) {
                 out.add(f.raw());
             } else {
                 for (ProtoWire.Field g : ProtoWire.fields(f.value())) {
-                    if (g.number() != OnnxGraph.GRAPH_NODE && g.number() != OnnxGraph.GRAPH_OUTPUT && g.number() != OnnxGraph.GRAPH_VALUE_INFO) {
+                    if (g.number() != OnnxGraph.GRAPH_NODE && g.number() != OnnxGraph.GRAPH_OUTPUT && g.number() != OnnxGraph.GRAPH_VALUE_INFO
+                        && (withInitializers || g.number() != OnnxGraph.GRAPH_INITIALIZER)) {
                         out.add(g.raw());
                     }
                 }
@@ -205,7 +267,7 @@ class FirstTokenGraphTest {
     private static void compare(String model, Path onnx, FirstTokenGraph.Rewritten rewritten, RowCheck check) throws Exception {
         try (TextTokenizer tokenizer = TextTokenizer.load(model, TestData.modelsDir().resolve(model).resolve("tokenizer.json"))) {
             onBigStack(() -> {
-                try (OrtSession full = session(onnx, null); OrtSession pruned = session(null, rewritten.model())) {
+                try (OrtSession full = session(onnx); OrtSession pruned = session(rewritten)) {
                     for (List<String> texts : batches()) {
                         List<TokenizedText> tokens = tokenize(tokenizer, texts);
                         float[][][] states = (float[][][]) run(full, tokens, OUTPUT);
@@ -229,13 +291,29 @@ class FirstTokenGraphTest {
         return texts.stream().max(java.util.Comparator.comparingInt(String::length)).orElseThrow();
     }
 
-    static OrtSession session(Path file, byte[] bytes) throws OrtException {
+    static OrtSession session(Path file) throws OrtException {
+        return session(file, null);
+    }
+
+    /** A session of the rewritten graph, told where its weights are when they stayed in the original file. */
+    static OrtSession session(FirstTokenGraph.Rewritten rewritten) throws OrtException {
+        return session(null, rewritten);
+    }
+
+    private static OrtSession session(Path file, FirstTokenGraph.Rewritten rewritten) throws OrtException {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(1);
             options.setInterOpNumThreads(1);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             OrtEnvironment env = OrtEnvironment.getEnvironment();
-            return file != null ? env.createSession(file.toString(), options) : env.createSession(bytes, options);
+            if (file != null) {
+                return env.createSession(file.toString(), options);
+            }
+            if (rewritten.weightsFile() != null) {
+                options.addConfigEntry("session.model_external_initializers_file_folder_path",
+                    rewritten.weightsFile().toAbsolutePath().getParent().toString());
+            }
+            return env.createSession(rewritten.model(), options);
         }
     }
 
