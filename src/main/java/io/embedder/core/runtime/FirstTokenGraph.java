@@ -28,7 +28,8 @@ import java.util.Set;
  * and the feed-forward block are needed for the first token only. The rewrite (see {@link LastLayer} for how the
  * layer is found and checked) inserts a {@code Gather(x, [0], axis=1)} of the layer input, has the query side read
  * it instead of the full input, and ends with a {@code Gather(out, 0, axis=1)}. Nodes that no longer feed the output
- * are dropped; every other byte of the model (weights, metadata, unknown fields) is copied as it is.
+ * are dropped; every other field of the model (metadata, unknown fields) is copied as it is, and so are the weights,
+ * unless the rewrite is of a file: then they stay in it, referenced as ONNX external data.
  *
  * <p>Under left padding the first position is padding for every text but the longest: callers must use the rewritten
  * graph only with right padding.

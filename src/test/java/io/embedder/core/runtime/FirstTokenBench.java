@@ -85,7 +85,7 @@ class FirstTokenBench {
                     long rssBoth = rssBytes();
                     report.add("");
                     report.add(String.format(Locale.ROOT, "Resident memory of the JVM: loading the full graph %+.0f MB; loading the first-token graph "
-                        + "beside it %+.0f MB (the rewritten model's bytes pass through the heap once); the first token-level request opening "
+                        + "beside it %+.0f MB; the first token-level request opening "
                         + "the full graph beside the first-token graph %+.0f MB. estimated_native_bytes: %d MB, then %d MB.",
                         (rssFull - rssBefore) / 1e6, (rssPruned - rssFull) / 1e6, (rssBoth - rssPruned) / 1e6,
                         full.estimatedNativeBytes() >> 20, pruned.estimatedNativeBytes() >> 20));
