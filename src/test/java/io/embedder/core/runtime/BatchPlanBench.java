@@ -72,7 +72,7 @@ class BatchPlanBench {
                         int[] lengths = chunk.stream().mapToInt(TokenizedText::length).toArray();
                         for (int[] batch : cut.equals("cheapest") ? BatchPlanner.plan(lengths, MAX_BATCH, BUDGET) : fullest(lengths)) {
                             List<TokenizedText> members = Arrays.stream(batch).mapToObj(chunk::get).toList();
-                            model.run(members, buffers, LoadedModel.BatchObserver.NONE);
+                            model.run(members, buffers, LoadedModel.BatchObserver.NONE, io.embedder.core.Task.EMBED);
                             int longest = Arrays.stream(batch).map(i -> lengths[i]).max().orElseThrow();
                             real += Arrays.stream(batch).map(i -> lengths[i]).sum();
                             padded += (long) longest * batch.length;
