@@ -75,7 +75,10 @@ public final class OnnxEncoder implements AutoCloseable {
             options.setInterOpNumThreads(1);
             // ORT's own pool threads (intra-op threads > 1) would otherwise spin between runs, taking cores from the node
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            // basic (constant folding, redundant nodes): the extended level's fused LayerNormalization and BiasGelu run
+            // slower on CPU than the plain operators they replace, 3 to 9% per run on the bundled models
+            // (OnnxOptimizationBench, BENCHMARKS.md "ONNX Runtime optimization level")
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.BASIC_OPT);
             session = factory.create(env, options);
             Set<String> inputs = session.getInputNames();
             Set<String> unknown = new TreeSet<>(inputs);
