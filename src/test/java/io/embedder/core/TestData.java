@@ -54,4 +54,29 @@ public final class TestData {
         }
         return v;
     }
+
+    /** Work that may throw, for {@link #onBigStack}. */
+    public interface NativeWork {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs {@code work} on a thread with a 16 MB stack, as the embedder runs native work (ONNX Runtime overflows a
+     * default 1 MB stack when it creates a session), and waits; a failure is rethrown wrapped.
+     */
+    public static void onBigStack(NativeWork work) throws InterruptedException {
+        Throwable[] failure = new Throwable[1];
+        Thread t = new Thread(null, () -> {
+            try {
+                work.run();
+            } catch (Throwable e) {
+                failure[0] = e;
+            }
+        }, "test-native", 16L << 20);
+        t.start();
+        t.join();
+        if (failure[0] != null) {
+            throw new IllegalStateException(failure[0]);
+        }
+    }
 }

@@ -41,7 +41,7 @@ class WarmUpBench {
         List<Double> warmUp = new ArrayList<>();
         for (int cycle = 0; cycle < cycles; cycle++) {
             for (boolean withWarmUp : new boolean[] {cycle % 2 == 0, cycle % 2 != 0}) {
-                onBigStack(() -> {
+                TestData.onBigStack(() -> {
                     LoadedModel m = LoadedModel.load(ModelSpecReader.read(MODEL, TestData.modelsDir().resolve(MODEL)), limits);
                     try {
                         if (withWarmUp) {
@@ -85,21 +85,5 @@ class WarmUpBench {
         List<Double> sorted = values.stream().sorted().toList();
         int n = sorted.size();
         return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-    }
-
-    private static void onBigStack(Runnable work) throws InterruptedException {
-        Throwable[] failure = new Throwable[1];
-        Thread t = new Thread(null, () -> {
-            try {
-                work.run();
-            } catch (Throwable e) {
-                failure[0] = e;
-            }
-        }, "bench-native", 16L << 20);
-        t.start();
-        t.join();
-        if (failure[0] != null) {
-            throw new IllegalStateException(failure[0]);
-        }
     }
 }

@@ -50,7 +50,7 @@ class FirstTokenBench {
         corpora.put("short (titles)", documents.stream().map(d -> d.split("\n", 2)[0]).toList());
         LoadedModel.Limits limits = LoadedModel.Limits.defaults();
         List<String> report = new ArrayList<>();
-        FirstTokenGraphTest.onBigStack(() -> {
+        TestData.onBigStack(() -> {
             long rssBefore = rssBytes();
             try (LoadedModel full = LoadedModel.load(ModelSpecReader.read(model, TestData.modelsDir().resolve(model)), limits.withPruneLastLayer(false))) {
                 long rssFull = rssBytes();

@@ -96,7 +96,7 @@ class FirstTokenGraphTest {
         FirstTokenGraph.Rewritten rewritten = rewritten(onnx);
         assertTrue(rewritten.approximate());
         try (TextTokenizer tokenizer = TextTokenizer.load(model, TestData.modelsDir().resolve(model).resolve("tokenizer.json"))) {
-            onBigStack(() -> {
+            TestData.onBigStack(() -> {
                 try (OrtSession full = session(onnx); OrtSession pruned = session(rewritten)) {
                     for (List<String> texts : batches().subList(1, 3)) {
                         List<TokenizedText> tokens = tokenize(tokenizer, texts);
@@ -140,7 +140,7 @@ class FirstTokenGraphTest {
         assertEquals(before.initializers().size(), externalWeightsMatching(original, ByteBuffer.wrap(external.model())) + smallInitializers(original));
         try (TextTokenizer tokenizer = TextTokenizer.load("bge", onnx.resolveSibling("tokenizer.json"))) {
             List<TokenizedText> tokens = tokenize(tokenizer, batches().get(2));
-            onBigStack(() -> {
+            TestData.onBigStack(() -> {
                 try (OrtSession a = session(contained); OrtSession b = session(external)) {
                     assertEquals(Set.of("first_token_state"), a.getOutputNames());
                     assertArrayEquals(new long[] {-1, 384}, ((TensorInfo) a.getOutputInfo().get("first_token_state").getInfo()).getShape());
@@ -265,7 +265,7 @@ class FirstTokenGraphTest {
 
     private static void compare(String model, Path onnx, FirstTokenGraph.Rewritten rewritten, RowCheck check) throws Exception {
         try (TextTokenizer tokenizer = TextTokenizer.load(model, TestData.modelsDir().resolve(model).resolve("tokenizer.json"))) {
-            onBigStack(() -> {
+            TestData.onBigStack(() -> {
                 try (OrtSession full = session(onnx); OrtSession pruned = session(rewritten)) {
                     for (List<String> texts : batches()) {
                         List<TokenizedText> tokens = tokenize(tokenizer, texts);
@@ -359,26 +359,5 @@ class FirstTokenGraphTest {
             nb += (double) b[i] * b[i];
         }
         return dot / Math.sqrt(na * nb);
-    }
-
-    interface NativeWork {
-        void run() throws Exception;
-    }
-
-    /** ONNX Runtime needs a big stack to create a session (see Embedder.NATIVE_STACK_BYTES). */
-    static void onBigStack(NativeWork work) throws InterruptedException {
-        Throwable[] failure = new Throwable[1];
-        Thread t = new Thread(null, () -> {
-            try {
-                work.run();
-            } catch (Throwable e) {
-                failure[0] = e;
-            }
-        }, "test-native", 16L << 20);
-        t.start();
-        t.join();
-        if (failure[0] != null) {
-            throw new IllegalStateException(failure[0]);
-        }
     }
 }
