@@ -1,12 +1,14 @@
 package io.embedder.it;
 
 import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +48,7 @@ class LoadBench {
         List<String> rss = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger nextId = new AtomicInteger();
         AtomicInteger acknowledged = new AtomicInteger();
-        java.util.BitSet acknowledgedIds = new java.util.BitSet();
+        BitSet acknowledgedIds = new BitSet();
         AtomicBoolean running = new AtomicBoolean(true);
         List<Thread> threads = new ArrayList<>();
         for (int b = 0; b < bulkers; b++) {
@@ -65,7 +67,7 @@ class LoadBench {
                         continue;
                     }
                     for (JsonElement item : r.object().getAsJsonArray("items")) {
-                        com.google.gson.JsonObject index = item.getAsJsonObject().getAsJsonObject("index");
+                        JsonObject index = item.getAsJsonObject().getAsJsonObject("index");
                         int status = index.get("status").getAsInt();
                         bulkItems.merge(String.valueOf(status), 1, Integer::sum);
                         if (status < 300) {
