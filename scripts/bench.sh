@@ -6,7 +6,7 @@
 #   scripts/bench.sh maxsim [-Dbench.iterations=5]       JMH: the MaxSim kernel per storage type (no node)
 #   scripts/bench.sh first-request [-Dbench.rounds=N]    first request after a load on first use / after _load / warm
 #   scripts/bench.sh ingest-batch [-Dbench.words=N]      bulks through the embed pipeline by batch_size (1, 4, 32)
-#   scripts/bench.sh ingest [-Dbench.rounds=3] [-Dbench.docs=N]
+#   scripts/bench.sh ingest [-Dbench.rounds=3] [-Dbench.warmup=1] [-Dbench.docs=N]
 #                                                        our embed pipeline vs the embedder core vs ml-commons +
 #                                                        neural-search on CISI, text_knn latency under ingest (BENCHMARKS.md)
 # Results are printed and written to target/bench-*.md; record them in BENCHMARKS.md with the command.

@@ -36,9 +36,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * variant's quality cost. Prints the tables and writes target/bench-ingest.md. Not a test: run by
  * {@code scripts/bench.sh ingest}, which starts the node with every plugin this needs.
  *
- * <p>Properties: bench.rounds (3), bench.docs (0 = all 1,460), bench.bulk (documents per bulk, 32), bench.clients
- * (bulk threads, 2), bench.batch_size (both processors' batch_size, 1), bench.search.pause_ms (100),
- * bench.model.port (loopback port serving the model zip to ml-commons, 9252), bench.node.pid.
+ * <p>Properties: bench.rounds (3), bench.warmup (untimed rounds of every phase first, 1), bench.docs (0 = all 1,460),
+ * bench.bulk (documents per bulk, 32), bench.clients (bulk threads, 2), bench.batch_size (both processors'
+ * batch_size, 1), bench.search.pause_ms (100), bench.model.port (loopback port serving the model zip to ml-commons,
+ * 9252), bench.node.pid.
  */
 class IngestBench {
 
@@ -50,6 +51,8 @@ class IngestBench {
     private static final int LAYERS = 12, HIDDEN = 384, FFN = 1536;
 
     private final int rounds = Integer.getInteger("bench.rounds", 3);
+    /** Untimed rounds of every phase first, so that the timed rounds find the node's and this JVM's code compiled. */
+    private final int warmupRounds = Integer.getInteger("bench.warmup", 1);
     private final int maxDocs = Integer.getInteger("bench.docs", 0);
     private final int bulk = Integer.getInteger("bench.bulk", 32);
     private final int clients = Integer.getInteger("bench.clients", 2);
@@ -65,6 +68,10 @@ class IngestBench {
     private final Map<String, List<Double>> searchMs = new LinkedHashMap<>();
     private final Map<String, Long> corpusTokens = new LinkedHashMap<>();
     private final Map<String, Integer> corpusDocs = new LinkedHashMap<>();
+    /** CPU seconds per document by kind of thread ({@link ThreadCpu}) in the last run of each phase, of the process doing the work. */
+    private final Map<String, Map<String, Double>> threadCpu = new LinkedHashMap<>();
+    /** False during the warm-up rounds: nothing is recorded. */
+    private boolean timed;
     /** Batches of the last run of each phase, from the stats API's counters summed over models: [batches, texts, tokens, padded tokens]. */
     private final Map<String, long[]> batchShapes = new LinkedHashMap<>();
 
@@ -118,10 +125,11 @@ class IngestBench {
                 precomputed.put(corpus.getKey(), sources);
             }
 
-            for (int r = 0; r < rounds; r++) {
-                searchMs.computeIfAbsent("idle", k -> new ArrayList<>());
-                for (double ms : SearchLoad.idle(SEARCH_INDEX, queries, queries.size())) {
-                    searchMs.get("idle").add(ms);
+            for (int r = -warmupRounds; r < rounds; r++) {
+                timed = r >= 0;
+                double[] idle = SearchLoad.idle(SEARCH_INDEX, queries, queries.size());
+                for (double ms : timed ? idle : new double[0]) {
+                    searchMs.computeIfAbsent("idle", k -> new ArrayList<>()).add(ms);
                 }
                 for (Map.Entry<String, List<String>> corpus : corpora.entrySet()) {
                     String c = corpus.getKey();
@@ -132,7 +140,7 @@ class IngestBench {
                     if (quantized) {
                         order.add(() -> ingest(c + " ours int8", "perf-embed-q", QUANTIZED, texts, null));
                     }
-                    if (r % 2 == 1) {
+                    if (Math.floorMod(r, 2) == 1) {
                         java.util.Collections.reverse(order);
                     }
                     order.forEach(Runnable::run);
@@ -188,11 +196,15 @@ class IngestBench {
             SearchLoad searches = queries == null ? null : SearchLoad.start(SEARCH_INDEX, queries, pauseMs, docsPerSecond.size());
             double cpu = nodeCpuSeconds();
             long[] before = nodeBatches();
+            Map<String, Double> threadsBefore = ThreadCpu.read(pid);
             double seconds = BulkIngest.run(index, texts, bulk, clients);
             cpu = nodeCpuSeconds() - cpu;
-            batchShapes.put(phase, minus(nodeBatches(), before));
-            if (searches != null) {
-                for (double ms : searches.stop()) {
+            Map<String, Double> threads = ThreadCpu.minus(ThreadCpu.read(pid), threadsBefore);
+            double[] searched = searches == null ? new double[0] : searches.stop();
+            if (timed) {
+                batchShapes.put(phase, minus(nodeBatches(), before));
+                threadCpu.put(phase, perDocument(threads, texts.size()));
+                for (double ms : searched) {
                     searchMs.computeIfAbsent(phase, k -> new ArrayList<>()).add(ms);
                 }
             }
@@ -208,11 +220,26 @@ class IngestBench {
         String index = "perf-" + phase.replaceAll("[^a-z0-9]+", "-");
         BulkIngest.createIndex(index, "_none", MODEL, 1);
         double cpu = nodeCpuSeconds();
+        Map<String, Double> threadsBefore = ThreadCpu.read(pid);
         double seconds = BulkIngest.runSources(index, sources, bulk, clients);
-        record(phase, sources.size() / seconds, sources.size() / (nodeCpuSeconds() - cpu));
+        cpu = nodeCpuSeconds() - cpu;
+        if (timed) {
+            threadCpu.put(phase, perDocument(ThreadCpu.minus(ThreadCpu.read(pid), threadsBefore), sources.size()));
+        }
+        record(phase, sources.size() / seconds, sources.size() / cpu);
+    }
+
+    private static Map<String, Double> perDocument(Map<String, Double> seconds, int docs) {
+        Map<String, Double> perDoc = new LinkedHashMap<>();
+        seconds.forEach((kind, s) -> perDoc.put(kind, s / docs));
+        return perDoc;
     }
 
     private void record(String phase, double perSecond, double perCpuSecond) {
+        if (!timed) {
+            System.out.printf(Locale.ROOT, "(warm-up) %s: %.1f docs/s, %.1f docs/CPU-s%n", phase, perSecond, perCpuSecond);
+            return;
+        }
         docsPerSecond.computeIfAbsent(phase, k -> new ArrayList<>()).add(perSecond);
         docsPerCpuSecond.computeIfAbsent(phase, k -> new ArrayList<>()).add(perCpuSecond);
         System.out.printf(Locale.ROOT, "%s: %.1f docs/s, %.1f docs/CPU-s%n", phase, perSecond, perCpuSecond);
@@ -221,9 +248,14 @@ class IngestBench {
     private void coreRun(String phase, Embedder core, String model, List<String> texts) throws InterruptedException {
         double cpu = jvmCpuSeconds();
         long[] before = coreBatches(core);
+        Map<String, Double> threadsBefore = ThreadCpu.read("self");
         double seconds = core(core, model, texts, Truncation.MODEL_DEFAULT);
-        record(phase, texts.size() / seconds, texts.size() / (jvmCpuSeconds() - cpu));
-        batchShapes.put(phase, minus(coreBatches(core), before));
+        cpu = jvmCpuSeconds() - cpu;
+        if (timed) {
+            batchShapes.put(phase, minus(coreBatches(core), before));
+            threadCpu.put(phase, perDocument(ThreadCpu.minus(ThreadCpu.read("self"), threadsBefore), texts.size()));
+        }
+        record(phase, texts.size() / seconds, texts.size() / cpu);
     }
 
     private static long[] coreBatches(Embedder core) {
@@ -350,6 +382,15 @@ class IngestBench {
             }
         });
         t.add("");
+        if (!threadCpu.isEmpty()) {
+            t.add("| CPU ms per document by thread, last round (node; this JVM for the core) | " + String.join(" | ",
+                threadCpu.values().iterator().next().keySet()) + " | all |");
+            t.add("| --- | --- | --- | --- | --- | --- |");
+            threadCpu.forEach((phase, kinds) -> t.add(String.format(Locale.ROOT, "| %s | %s | %.2f |", phase,
+                String.join(" | ", kinds.values().stream().map(v -> String.format(Locale.ROOT, "%.2f", 1000 * v)).toList()),
+                1000 * kinds.values().stream().mapToDouble(Double::doubleValue).sum())));
+            t.add("");
+        }
         for (String c : corpusDocs.keySet()) {
             double pipeline = 1000 / cpuRate(c + " ours"), indexing = 1000 / cpuRate(c + " precomputed"), inference = 1000 / cpuRate(c + " core");
             t.add(String.format(Locale.ROOT, "CPU ms per %s document through our pipeline: %.2f = indexing %.2f (precomputed) + inference %.2f (core) "

@@ -38,6 +38,29 @@ public final class BatchBuffers {
         output.clear().limit(outputFloats);
     }
 
+    /**
+     * Sizes the buffers for {@code texts} padded to {@code seq} tokens each (right, or left with {@code leftPadding})
+     * and an output of {@code outputFloats}, and writes the texts' ids, token types and attention masks: a text's own
+     * mask when it has one (a ColBERT query's expansion tokens may be unattended), else all 1s.
+     */
+    void fill(java.util.List<TokenizedText> texts, int seq, boolean leftPadding, int outputFloats) {
+        reset(texts.size() * seq, outputFloats);
+        for (int row = 0; row < texts.size(); row++) {
+            TokenizedText t = texts.get(row);
+            assert t.length() <= seq;
+            int offset = row * seq + (leftPadding ? seq - t.length() : 0);
+            ids.put(offset, t.ids());
+            types.put(offset, t.typeIds());
+            if (t.attention() != null) {
+                mask.put(offset, t.attention());
+            } else {
+                for (int i = 0; i < t.length(); i++) {
+                    mask.put(offset + i, 1L);
+                }
+            }
+        }
+    }
+
     private static LongBuffer longs(int capacity) {
         return ByteBuffer.allocateDirect(Math.multiplyExact(capacity, Long.BYTES)).order(ByteOrder.nativeOrder()).asLongBuffer();
     }

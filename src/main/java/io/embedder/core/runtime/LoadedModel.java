@@ -10,15 +10,13 @@ import io.embedder.core.model.ModelSpec;
 import io.embedder.core.pooling.Pooling;
 import io.embedder.core.pooling.PoolingKernels;
 import io.embedder.core.pooling.VectorOps;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A model ready to embed: its spec, tokenizer and ONNX session, checked against each other once at load.
+ * A model ready to embed: its spec, tokenizer and ONNX session, checked against each other once at load ({@link ModelLoader}).
  * Thread-safe; shared by every caller on the node.
  *
  * <p>A CLS-pooled model (right padding) runs its dense embeddings on the {@link FirstTokenGraph first-token graph}
@@ -27,8 +25,6 @@ import java.util.Map;
  * them, which then holds as much native memory again ({@link #estimatedNativeBytes()} counts it).
  */
 public final class LoadedModel implements AutoCloseable {
-
-    private static final Logger LOG = LogManager.getLogger(LoadedModel.class);
 
     /**
      * Batching limits ({@code maxBatchSize} texts and {@code tokenBudget} padded tokens per ONNX run), ONNX Runtime
@@ -148,196 +144,9 @@ public final class LoadedModel implements AutoCloseable {
         this.onnxFileBytes = onnxFileBytes;
     }
 
-    /** Loads the tokenizer and graph named by {@code spec} and checks them against it. */
+    /** Loads the tokenizer and graph named by {@code spec} and checks them against it ({@link ModelLoader}). */
     public static LoadedModel load(ModelSpec spec, Limits limits) {
-        long onnxFileBytes = checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
-        TextTokenizer tokenizer = TextTokenizer.load(spec.name(), spec.tokenizerFile());
-        OnnxEncoder onnx;
-        boolean firstTokenGraph;
-        try {
-            onnx = openFirstTokenGraph(spec, limits, tokenizer);
-            firstTokenGraph = onnx != null;
-            if (onnx == null) {
-                onnx = fullGraph(spec, limits);
-            }
-        } catch (RuntimeException e) {
-            tokenizer.close();
-            throw e;
-        }
-        int graphDims = onnx.declaredDimensions();
-        Integer declared = spec.dimensions() == null ? null : spec.dimensions().value();
-        if (declared != null && graphDims > 0 && declared != graphDims) {
-            tokenizer.close();
-            onnx.close();
-            throw EmbedderException.invalidModel(spec.name(), spec.dimensions().source() + " says " + declared
-                + " dimensions but the ONNX output [" + spec.outputName() + "] has " + graphDims);
-        }
-        if (declared == null && graphDims <= 0) {
-            tokenizer.close();
-            onnx.close();
-            throw EmbedderException.invalidModel(spec.name(), "the ONNX output's dimension is dynamic: state [dimensions] in embedder-model.json");
-        }
-        probeVocabulary(spec, onnx, tokenizer);
-        checkProjections(spec, graphDims > 0 ? graphDims : declared, onnx, tokenizer);
-        Encoder dense = encoder(onnx);
-        Encoder tokens = !firstTokenGraph ? dense : new LazyEncoder(() -> {
-            checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
-            return encoder(fullGraph(spec, limits));
-        });
-        return new LoadedModel(spec, tokenizer, dense, tokens, graphDims > 0 ? graphDims : declared, limits, onnxFileBytes);
-    }
-
-    private static OnnxEncoder fullGraph(ModelSpec spec, Limits limits) {
-        return OnnxEncoder.load(spec.name(), spec.onnxFile(), spec.outputName(), spec.pooling().value().outputRank(), limits.intraOpThreads());
-    }
-
-    private static Encoder encoder(OnnxEncoder onnx) {
-        return new Encoder() {
-            @Override
-            public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
-                return onnx.run(buffers, batch, seq, dim);
-            }
-
-            @Override
-            public boolean pooled() {
-                return onnx.pooled();
-            }
-
-            @Override
-            public void close() {
-                onnx.close();
-            }
-        };
-    }
-
-    /**
-     * The first-token graph, opened and run once on {@link #WARM_UP_TEXTS}; null (logged) when it is not to be used:
-     * see {@link #firstTokenGraph}, or ONNX Runtime refuses or fails the rewritten graph. The full graph serves then.
-     */
-    private static OnnxEncoder openFirstTokenGraph(ModelSpec spec, Limits limits, TextTokenizer tokenizer) {
-        FirstTokenGraph.Rewritten rewritten = firstTokenGraph(spec, limits);
-        if (rewritten == null) {
-            return null;
-        }
-        OnnxEncoder onnx;
-        try {
-            onnx = OnnxEncoder.load(spec.name(), spec.onnxFile(), rewritten.model(), rewritten.output(), 2, limits.intraOpThreads());
-        } catch (EmbedderException e) {
-            LOG.warn("model [{}]: full graph for dense embeddings: ONNX Runtime refuses the first-token graph: {}", spec.name(), e.getMessage());
-            return null;
-        }
-        List<TokenizedText> texts = WARM_UP_TEXTS.stream().map(t -> tokenizer.encode(t, spec.maxTokens().value(), Truncation.MODEL_DEFAULT))
-            .toList();
-        int seq = texts.stream().mapToInt(TokenizedText::length).max().orElseThrow();
-        int dims = onnx.declaredDimensions() > 0 ? onnx.declaredDimensions() : spec.dimensions().value();
-        BatchBuffers buffers = new BatchBuffers();
-        buffers.reset(texts.size() * seq, texts.size() * dims);
-        for (int row = 0; row < texts.size(); row++) {
-            buffers.ids().put(row * seq, texts.get(row).ids());
-            for (int i = 0; i < texts.get(row).length(); i++) {
-                buffers.mask().put(row * seq + i, 1L);
-            }
-        }
-        try {
-            onnx.run(buffers, texts.size(), seq, dims);
-        } catch (EmbedderException e) {
-            onnx.close();
-            LOG.warn("model [{}]: full graph for dense embeddings: the first-token graph fails on the warm-up texts: {}", spec.name(),
-                e.getMessage());
-            return null;
-        }
-        return onnx;
-    }
-
-    /**
-     * The first-token graph of a CLS-pooled, right-padded model when {@code limits} allow it and the rewrite
-     * recognizes the graph; else null. Logs which, and why not.
-     */
-    static FirstTokenGraph.Rewritten firstTokenGraph(ModelSpec spec, Limits limits) {
-        if (!limits.pruneLastLayer() || spec.pooling().value() != Pooling.CLS) {
-            return null;
-        }
-        if (spec.leftPadding()) {
-            LOG.info("model [{}]: full graph for dense embeddings too: under left padding the first position is padding", spec.name());
-            return null;
-        }
-        FirstTokenGraph.Outcome outcome;
-        try {
-            outcome = FirstTokenGraph.rewrite(spec.onnxFile(), spec.outputName());
-        } catch (java.io.IOException e) {
-            outcome = new FirstTokenGraph.NotApplicable("cannot read [" + spec.onnxFile().getFileName() + "]: " + e);
-        }
-        if (outcome instanceof FirstTokenGraph.Rewritten r) {
-            LOG.info("model [{}]: dense embeddings run the first-token graph ({} nodes of the last layer on the first token only{})",
-                spec.name(), r.queryNodes(), r.approximate() ? "; close to, not equal to, the full graph's: it quantizes activations dynamically" : "");
-            return r;
-        }
-        LOG.warn("model [{}]: full graph for dense embeddings: the first-token rewrite does not apply: {}", spec.name(),
-            ((FirstTokenGraph.NotApplicable) outcome).reason());
-        return null;
-    }
-
-    /**
-     * Refuses a model whose graph is over {@code maxModelBytes}, or would need more native memory than is free,
-     * before ONNX Runtime allocates anything. Returns the file's size.
-     */
-    static long checkMemory(ModelSpec spec, long maxModelBytes, long freeBytes) {
-        long bytes;
-        try {
-            bytes = java.nio.file.Files.size(spec.onnxFile());
-        } catch (java.io.IOException e) {
-            throw EmbedderException.invalidModel(spec.name(), "cannot read ONNX file [" + spec.onnxFile().getFileName() + "]: " + e);
-        }
-        if (bytes > maxModelBytes) {
-            throw EmbedderException.invalidModel(spec.name(), "ONNX file [" + spec.onnxFile().getFileName() + "] has " + mb(bytes)
-                + ", over embedder.model.max_size [" + mb(maxModelBytes) + "]");
-        }
-        if (freeBytes >= 0 && bytes * NATIVE_MEMORY_FACTOR > freeBytes) {
-            throw EmbedderException.invalidModel(spec.name(), "ONNX file [" + spec.onnxFile().getFileName() + "] has " + mb(bytes)
-                + " and needs about " + mb(bytes * NATIVE_MEMORY_FACTOR) + " of native memory, but only " + mb(freeBytes) + " is free");
-        }
-        return bytes;
-    }
-
-    private static String mb(long bytes) {
-        return (bytes + (1 << 19)) / (1 << 20) + " MB";
-    }
-
-    /**
-     * Runs the largest token id the tokenizer can produce through the graph once: a tokenizer that does not match
-     * the model (a larger vocabulary than its embedding table) fails here, at load, not on some document later.
-     */
-    private static void probeVocabulary(ModelSpec spec, OnnxEncoder onnx, TextTokenizer tokenizer) {
-        if (spec.maxTokenId() < 0) {
-            return;
-        }
-        BatchBuffers buffers = new BatchBuffers();
-        int dims = onnx.declaredDimensions() > 0 ? onnx.declaredDimensions() : spec.dimensions().value();
-        buffers.reset(1, dims);
-        buffers.ids().put(0, spec.maxTokenId());
-        buffers.mask().put(0, 1L);
-        try {
-            onnx.run(buffers, 1, 1, dims);
-        } catch (EmbedderException e) {
-            tokenizer.close();
-            onnx.close();
-            throw EmbedderException.invalidModel(spec.name(), "the tokenizer does not match the ONNX graph: token id " + spec.maxTokenId()
-                + " (the largest in " + spec.tokenizerFile().getFileName() + ") fails in the graph: " + e.getMessage());
-        }
-    }
-
-    /** A ColBERT model's Dense modules must chain from the graph's output size. */
-    private static void checkProjections(ModelSpec spec, int hidden, OnnxEncoder onnx, TextTokenizer tokenizer) {
-        if (spec.tokenEmbed().colbert() == null) {
-            return;
-        }
-        try {
-            spec.tokenEmbed().colbert().checkChain(hidden);
-        } catch (IllegalArgumentException e) {
-            tokenizer.close();
-            onnx.close();
-            throw EmbedderException.invalidModel(spec.name(), e.getMessage());
-        }
+        return ModelLoader.load(spec, limits);
     }
 
     public ModelSpec spec() {
@@ -485,10 +294,9 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /**
-     * Pads {@code texts} to the longest of them (right, or left when the model says so) in {@code buffers}, runs them
-     * as one batch on the graph of {@code task} and tells {@code observer}; the states stay in {@code buffers} until
-     * their next use. A text's attention mask is its own when it has one (a ColBERT query's expansion tokens may be
-     * unattended), else all 1s.
+     * Pads {@code texts} to the longest of them (right, or left when the model says so) in {@code buffers}
+     * ({@link BatchBuffers#fill}), runs them as one batch on the graph of {@code task} and tells {@code observer}; the
+     * states stay in {@code buffers} until their next use.
      */
     HiddenStates run(List<TokenizedText> texts, BatchBuffers buffers, BatchObserver observer, Task task) {
         Encoder graph = encoder(task);
@@ -501,20 +309,7 @@ public final class LoadedModel implements AutoCloseable {
             realTokens += t.length();
         }
         boolean pooledGraph = spec.pooling().value() == Pooling.NONE || graph.pooled();
-        buffers.reset(batch * seq, batch * (pooledGraph ? 1 : seq) * dimensions);
-        for (int row = 0; row < batch; row++) {
-            TokenizedText t = texts.get(row);
-            int offset = row * seq + paddingBefore(t, seq);
-            buffers.ids().put(offset, t.ids());
-            buffers.types().put(offset, t.typeIds());
-            if (t.attention() != null) {
-                buffers.mask().put(offset, t.attention());
-            } else {
-                for (int i = 0; i < t.length(); i++) {
-                    buffers.mask().put(offset + i, 1L);
-                }
-            }
-        }
+        buffers.fill(texts, seq, spec.leftPadding(), batch * (pooledGraph ? 1 : seq) * dimensions);
         HiddenStates states = graph.run(buffers, batch, seq, dimensions);
         if (states.dim() != dimensions || states.batch() != batch || (!states.pooled() && states.seq() != seq)) {
             throw new EmbedderException(EmbedderException.Kind.INFERENCE_FAILED, "model [" + spec.name() + "] returned shape ["

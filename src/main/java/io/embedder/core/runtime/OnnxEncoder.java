@@ -19,7 +19,7 @@ import java.util.TreeSet;
  * thread-safe). Checks at load that the graph takes the inputs we feed and that its output has the rank the
  * pooling reads.
  */
-public final class OnnxEncoder implements AutoCloseable {
+public final class OnnxEncoder implements LoadedModel.Encoder {
 
     static final String INPUT_IDS = "input_ids";
     static final String ATTENTION_MASK = "attention_mask";
@@ -115,6 +115,7 @@ public final class OnnxEncoder implements AutoCloseable {
     }
 
     /** Whether {@link #run} gives one vector per text ({@code [batch, dim]}) rather than token states. */
+    @Override
     public boolean pooled() {
         return outputRank == 2;
     }
@@ -129,6 +130,7 @@ public final class OnnxEncoder implements AutoCloseable {
      * the output straight into {@code buffers.output()}: {@code [batch, seq, dim]} token states, or {@code [batch, dim]}
      * when the graph pools. The caller sized the buffers.
      */
+    @Override
     public HiddenStates run(BatchBuffers buffers, int batch, int seq, int dim) {
         long[] shape = {batch, seq};
         boolean pooled = outputRank == 2;

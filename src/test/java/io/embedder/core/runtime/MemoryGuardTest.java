@@ -33,16 +33,16 @@ class MemoryGuardTest {
     @Test
     void refusesOverTheConfiguredMaximum() throws IOException {
         ModelSpec spec = spec(3 << 20);
-        EmbedderException e = assertThrows(EmbedderException.class, () -> LoadedModel.checkMemory(spec, 2 << 20, Long.MAX_VALUE));
+        EmbedderException e = assertThrows(EmbedderException.class, () -> ModelLoader.checkMemory(spec, 2 << 20, Long.MAX_VALUE));
         assertEquals("model [big]: ONNX file [model.onnx] has 3 MB, over embedder.model.max_size [2 MB]", e.getMessage());
     }
 
     @Test
     void refusesWhatWouldNotFitInFreeMemory() throws IOException {
         ModelSpec spec = spec(3 << 20);
-        EmbedderException e = assertThrows(EmbedderException.class, () -> LoadedModel.checkMemory(spec, Long.MAX_VALUE, 5L << 20));
+        EmbedderException e = assertThrows(EmbedderException.class, () -> ModelLoader.checkMemory(spec, Long.MAX_VALUE, 5L << 20));
         assertEquals("model [big]: ONNX file [model.onnx] has 3 MB and needs about 6 MB of native memory, but only 5 MB is free", e.getMessage());
-        LoadedModel.checkMemory(spec, Long.MAX_VALUE, 6L << 20);
-        LoadedModel.checkMemory(spec, Long.MAX_VALUE, -1); // unknown free memory: only the maximum applies
+        ModelLoader.checkMemory(spec, Long.MAX_VALUE, 6L << 20);
+        ModelLoader.checkMemory(spec, Long.MAX_VALUE, -1); // unknown free memory: only the maximum applies
     }
 }

@@ -1,0 +1,200 @@
+package io.embedder.core.runtime;
+
+import io.embedder.core.EmbedderException;
+import io.embedder.core.model.ModelSpec;
+import io.embedder.core.pooling.Pooling;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+
+/**
+ * Opens a model's tokenizer and ONNX graph and checks them against its spec and each other, once, before anything is
+ * embedded: the graph's size against the memory limits, its output dimension against the declared one, the
+ * tokenizer's largest id against the graph's vocabulary, a ColBERT model's projections against the graph's output.
+ * Chooses the graph dense embeddings run: the {@link FirstTokenGraph first-token graph} of a CLS model when it applies
+ * and runs, else the full graph. Every failure closes what was opened and names the model.
+ */
+final class ModelLoader {
+
+    private static final Logger LOG = LogManager.getLogger(ModelLoader.class);
+
+    private ModelLoader() {}
+
+    static LoadedModel load(ModelSpec spec, LoadedModel.Limits limits) {
+        long onnxFileBytes = checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
+        TextTokenizer tokenizer = TextTokenizer.load(spec.name(), spec.tokenizerFile());
+        OnnxEncoder onnx;
+        try {
+            onnx = openFirstTokenGraph(spec, limits, tokenizer);
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+        boolean firstTokenGraph = onnx != null;
+        if (!firstTokenGraph) {
+            try {
+                onnx = fullGraph(spec, limits);
+            } catch (RuntimeException e) {
+                tokenizer.close();
+                throw e;
+            }
+        }
+        int dimensions;
+        try {
+            dimensions = checkDimensions(spec, onnx);
+            probeVocabulary(spec, onnx, dimensions);
+            checkProjections(spec, dimensions);
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            onnx.close();
+            throw e;
+        }
+        LoadedModel.Encoder tokens = !firstTokenGraph ? onnx : new LazyEncoder(() -> {
+            checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
+            return fullGraph(spec, limits);
+        });
+        return new LoadedModel(spec, tokenizer, onnx, tokens, dimensions, limits, onnxFileBytes);
+    }
+
+    private static OnnxEncoder fullGraph(ModelSpec spec, LoadedModel.Limits limits) {
+        return OnnxEncoder.load(spec.name(), spec.onnxFile(), spec.outputName(), spec.pooling().value().outputRank(), limits.intraOpThreads());
+    }
+
+    /** The graph's output dimension, which a declared one must equal; a dynamic one must be declared. */
+    private static int checkDimensions(ModelSpec spec, OnnxEncoder onnx) {
+        int graphDims = onnx.declaredDimensions();
+        Integer declared = spec.dimensions() == null ? null : spec.dimensions().value();
+        if (declared != null && graphDims > 0 && declared != graphDims) {
+            throw EmbedderException.invalidModel(spec.name(), spec.dimensions().source() + " says " + declared
+                + " dimensions but the ONNX output [" + spec.outputName() + "] has " + graphDims);
+        }
+        if (declared == null && graphDims <= 0) {
+            throw EmbedderException.invalidModel(spec.name(), "the ONNX output's dimension is dynamic: state [dimensions] in embedder-model.json");
+        }
+        return graphDims > 0 ? graphDims : declared;
+    }
+
+    /**
+     * The first-token graph, opened and run once on {@link LoadedModel#WARM_UP_TEXTS}; null (logged) when it is not
+     * to be used: see {@link #firstTokenGraph}, or ONNX Runtime refuses or fails the rewritten graph. The full graph
+     * serves then.
+     */
+    private static OnnxEncoder openFirstTokenGraph(ModelSpec spec, LoadedModel.Limits limits, TextTokenizer tokenizer) {
+        FirstTokenGraph.Rewritten rewritten = firstTokenGraph(spec, limits);
+        if (rewritten == null) {
+            return null;
+        }
+        OnnxEncoder onnx;
+        try {
+            onnx = OnnxEncoder.load(spec.name(), spec.onnxFile(), rewritten.model(), rewritten.output(), 2, limits.intraOpThreads());
+        } catch (EmbedderException e) {
+            LOG.warn("model [{}]: full graph for dense embeddings: ONNX Runtime refuses the first-token graph: {}", spec.name(), e.getMessage());
+            return null;
+        }
+        List<TokenizedText> texts = LoadedModel.WARM_UP_TEXTS.stream()
+            .map(t -> tokenizer.encode(t, spec.maxTokens().value(), Truncation.MODEL_DEFAULT)).toList();
+        int seq = texts.stream().mapToInt(TokenizedText::length).max().orElseThrow();
+        int dims = onnx.declaredDimensions() > 0 ? onnx.declaredDimensions() : spec.dimensions().value();
+        BatchBuffers buffers = new BatchBuffers();
+        buffers.fill(texts, seq, false, texts.size() * dims);
+        try {
+            onnx.run(buffers, texts.size(), seq, dims);
+        } catch (EmbedderException e) {
+            onnx.close();
+            LOG.warn("model [{}]: full graph for dense embeddings: the first-token graph fails on the warm-up texts: {}", spec.name(),
+                e.getMessage());
+            return null;
+        }
+        return onnx;
+    }
+
+    /**
+     * The first-token graph of a CLS-pooled, right-padded model when {@code limits} allow it and the rewrite
+     * recognizes the graph; else null. Logs which, and why not.
+     */
+    static FirstTokenGraph.Rewritten firstTokenGraph(ModelSpec spec, LoadedModel.Limits limits) {
+        if (!limits.pruneLastLayer() || spec.pooling().value() != Pooling.CLS) {
+            return null;
+        }
+        if (spec.leftPadding()) {
+            LOG.info("model [{}]: full graph for dense embeddings too: under left padding the first position is padding", spec.name());
+            return null;
+        }
+        FirstTokenGraph.Outcome outcome;
+        try {
+            outcome = FirstTokenGraph.rewrite(spec.onnxFile(), spec.outputName());
+        } catch (IOException e) {
+            outcome = new FirstTokenGraph.NotApplicable("cannot read [" + spec.onnxFile().getFileName() + "]: " + e);
+        }
+        if (outcome instanceof FirstTokenGraph.Rewritten r) {
+            LOG.info("model [{}]: dense embeddings run the first-token graph ({} nodes of the last layer on the first token only{})",
+                spec.name(), r.queryNodes(), r.approximate() ? "; close to, not equal to, the full graph's: it quantizes activations dynamically" : "");
+            return r;
+        }
+        LOG.warn("model [{}]: full graph for dense embeddings: the first-token rewrite does not apply: {}", spec.name(),
+            ((FirstTokenGraph.NotApplicable) outcome).reason());
+        return null;
+    }
+
+    /**
+     * Refuses a model whose graph is over {@code maxModelBytes}, or would need more native memory than is free,
+     * before ONNX Runtime allocates anything. Returns the file's size.
+     */
+    static long checkMemory(ModelSpec spec, long maxModelBytes, long freeBytes) {
+        long bytes;
+        try {
+            bytes = Files.size(spec.onnxFile());
+        } catch (IOException e) {
+            throw EmbedderException.invalidModel(spec.name(), "cannot read ONNX file [" + spec.onnxFile().getFileName() + "]: " + e);
+        }
+        if (bytes > maxModelBytes) {
+            throw EmbedderException.invalidModel(spec.name(), "ONNX file [" + spec.onnxFile().getFileName() + "] has " + mb(bytes)
+                + ", over embedder.model.max_size [" + mb(maxModelBytes) + "]");
+        }
+        long needed = bytes * LoadedModel.NATIVE_MEMORY_FACTOR;
+        if (freeBytes >= 0 && needed > freeBytes) {
+            throw EmbedderException.invalidModel(spec.name(), "ONNX file [" + spec.onnxFile().getFileName() + "] has " + mb(bytes)
+                + " and needs about " + mb(needed) + " of native memory, but only " + mb(freeBytes) + " is free");
+        }
+        return bytes;
+    }
+
+    private static String mb(long bytes) {
+        return (bytes + (1 << 19)) / (1 << 20) + " MB";
+    }
+
+    /**
+     * Runs the largest token id the tokenizer can produce through the graph once: a tokenizer that does not match
+     * the model (a larger vocabulary than its embedding table) fails here, at load, not on some document later.
+     */
+    private static void probeVocabulary(ModelSpec spec, OnnxEncoder onnx, int dims) {
+        if (spec.maxTokenId() < 0) {
+            return;
+        }
+        BatchBuffers buffers = new BatchBuffers();
+        buffers.reset(1, dims);
+        buffers.ids().put(0, spec.maxTokenId());
+        buffers.mask().put(0, 1L);
+        try {
+            onnx.run(buffers, 1, 1, dims);
+        } catch (EmbedderException e) {
+            throw EmbedderException.invalidModel(spec.name(), "the tokenizer does not match the ONNX graph: token id " + spec.maxTokenId()
+                + " (the largest in " + spec.tokenizerFile().getFileName() + ") fails in the graph: " + e.getMessage());
+        }
+    }
+
+    /** A ColBERT model's Dense modules must chain from the graph's output size. */
+    private static void checkProjections(ModelSpec spec, int hidden) {
+        if (spec.tokenEmbed().colbert() == null) {
+            return;
+        }
+        try {
+            spec.tokenEmbed().colbert().checkChain(hidden);
+        } catch (IllegalArgumentException e) {
+            throw EmbedderException.invalidModel(spec.name(), e.getMessage());
+        }
+    }
+}
