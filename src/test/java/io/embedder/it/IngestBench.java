@@ -37,9 +37,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code scripts/bench.sh ingest}, which starts the node with every plugin this needs.
  *
  * <p>Properties: bench.rounds (3), bench.warmup (untimed rounds of every phase first, 1), bench.docs (0 = all 1,460),
- * bench.short_passes (the short corpus is the titles this many times over, 4), bench.bulk (documents per bulk, 32), bench.clients (bulk threads, 2), bench.batch_size (both processors'
- * batch_size, 1), bench.search.pause_ms (100), bench.model.port (loopback port serving the model zip to ml-commons,
- * 9252), bench.node.pid.
+ * bench.short_passes (the short corpus is the titles this many times over, 4), bench.bulk (documents per bulk, 32),
+ * bench.clients (bulk threads, 2), bench.batch_size (both processors' batch_size, 1), bench.search.pause_ms (100),
+ * bench.model.port (loopback port serving the model zip to ml-commons, 9252), bench.node.pid.
  */
 class IngestBench {
 
@@ -211,7 +211,7 @@ class IngestBench {
             double[] searched = searches == null ? new double[0] : searches.stop();
             if (timed) {
                 batchShapes.put(phase, minus(nodeBatches(), before));
-                threadCpu.put(phase, perDocument(threads, texts.size()));
+                recordThreads(phase, threads, texts.size());
                 for (double ms : searched) {
                     searchMs.computeIfAbsent(phase, k -> new ArrayList<>()).add(ms);
                 }
@@ -232,15 +232,19 @@ class IngestBench {
         double seconds = BulkIngest.runSources(index, sources, bulk, clients);
         cpu = nodeCpuSeconds() - cpu;
         if (timed) {
-            threadCpu.put(phase, perDocument(ThreadCpu.minus(ThreadCpu.read(pid), threadsBefore), sources.size()));
+            recordThreads(phase, ThreadCpu.minus(ThreadCpu.read(pid), threadsBefore), sources.size());
         }
         record(phase, sources.size() / seconds, sources.size() / cpu);
     }
 
-    private static Map<String, Double> perDocument(Map<String, Double> seconds, int docs) {
+    /** Keeps a phase's CPU seconds by kind of thread, per document (nothing when /proc could not be read). */
+    private void recordThreads(String phase, Map<String, Double> seconds, int docs) {
+        if (seconds.isEmpty()) {
+            return;
+        }
         Map<String, Double> perDoc = new LinkedHashMap<>();
         seconds.forEach((kind, s) -> perDoc.put(kind, s / docs));
-        return perDoc;
+        threadCpu.put(phase, perDoc);
     }
 
     private void record(String phase, double perSecond, double perCpuSecond) {
@@ -261,7 +265,7 @@ class IngestBench {
         cpu = jvmCpuSeconds() - cpu;
         if (timed) {
             batchShapes.put(phase, minus(coreBatches(core), before));
-            threadCpu.put(phase, perDocument(ThreadCpu.minus(ThreadCpu.read("self"), threadsBefore), texts.size()));
+            recordThreads(phase, ThreadCpu.minus(ThreadCpu.read("self"), threadsBefore), texts.size());
         }
         record(phase, texts.size() / seconds, texts.size() / cpu);
     }
@@ -304,10 +308,7 @@ class IngestBench {
             return Double.NaN;
         }
         try {
-            String stat = Files.readString(Path.of("/proc", pid, "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            // fields 14 and 15 of stat (utime, stime), in clock ticks (USER_HZ, 100 on Linux)
-            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+            return ThreadCpu.cpuSeconds(Files.readString(Path.of("/proc", pid, "stat")));
         } catch (IOException e) {
             return Double.NaN;
         }

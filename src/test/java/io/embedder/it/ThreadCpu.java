@@ -35,14 +35,18 @@ final class ThreadCpu {
                     continue;
                 }
                 String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                // fields 14 and 15 of stat (utime, stime), in clock ticks (USER_HZ, 100 on Linux)
-                seconds.merge(kind(name), (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0, Double::sum);
+                seconds.merge(kind(name), cpuSeconds(stat), Double::sum);
             }
         } catch (IOException e) {
             return Map.of();
         }
         return seconds;
+    }
+
+    /** CPU seconds (user + system) in a {@code /proc/.../stat} line: its fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux). */
+    static double cpuSeconds(String stat) {
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
     }
 
     /** {@code after - before} per kind. */

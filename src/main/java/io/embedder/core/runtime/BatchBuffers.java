@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.util.List;
 
 /**
  * One inference thread's reusable native-order direct buffers: the padded {@code [batch, seq]} inputs, which ONNX
@@ -43,7 +44,7 @@ public final class BatchBuffers {
      * and an output of {@code outputFloats}, and writes the texts' ids, token types and attention masks: a text's own
      * mask when it has one (a ColBERT query's expansion tokens may be unattended), else all 1s.
      */
-    void fill(java.util.List<TokenizedText> texts, int seq, boolean leftPadding, int outputFloats) {
+    void fill(List<TokenizedText> texts, int seq, boolean leftPadding, int outputFloats) {
         reset(texts.size() * seq, outputFloats);
         for (int row = 0; row < texts.size(); row++) {
             TokenizedText t = texts.get(row);

@@ -26,21 +26,14 @@ final class ModelLoader {
     static LoadedModel load(ModelSpec spec, LoadedModel.Limits limits) {
         long onnxFileBytes = checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
         TextTokenizer tokenizer = TextTokenizer.load(spec.name(), spec.tokenizerFile());
+        OnnxEncoder firstToken;
         OnnxEncoder onnx;
         try {
-            onnx = openFirstTokenGraph(spec, limits, tokenizer);
+            firstToken = openFirstTokenGraph(spec, limits, tokenizer);
+            onnx = firstToken != null ? firstToken : fullGraph(spec, limits);
         } catch (RuntimeException e) {
             tokenizer.close();
             throw e;
-        }
-        boolean firstTokenGraph = onnx != null;
-        if (!firstTokenGraph) {
-            try {
-                onnx = fullGraph(spec, limits);
-            } catch (RuntimeException e) {
-                tokenizer.close();
-                throw e;
-            }
         }
         int dimensions;
         try {
@@ -52,7 +45,7 @@ final class ModelLoader {
             onnx.close();
             throw e;
         }
-        LoadedModel.Encoder tokens = !firstTokenGraph ? onnx : new LazyEncoder(() -> {
+        LoadedModel.Encoder tokens = firstToken == null ? onnx : new LazyEncoder(() -> {
             checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
             return fullGraph(spec, limits);
         });
