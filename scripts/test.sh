@@ -16,9 +16,9 @@ mvn -B verify -Pall-models
 #      stays the ${opensearch.version} one of target/releases)
 compat=${EMBEDDER_COMPAT_VERSION:-3.8.0}
 mvn -B test -Pall-models -Dopensearch.version="$compat" -Dbuild.dir="$PWD/target/opensearch-$compat"
-# (a'') the tests that need the int8 variant of the default model (the first-token graph of a dynamically quantized
-#      graph), in a build directory of their own so that the zip below bundles the fp32 models only
-mvn -B test -Pall-models,quantized -Dtest=FirstTokenGraphTest -Dbuild.dir="$PWD/target/quantized"
+# (a'') the tests that need the int8 variant of the default model (the first-token graph of a dynamically quantized graph,
+#      and the unpadding rewrite refusing one), in a build directory of their own so that the zip below bundles fp32 only
+mvn -B test -Pall-models,quantized -Dtest=FirstTokenGraphTest,UnpaddedGraphTest -Dbuild.dir="$PWD/target/quantized"
 zip=$(newest_zip)
 
 # (b) a fresh node with that zip, and one without the k-NN plugin (the plugin must start there too);

@@ -60,19 +60,27 @@ public final class EmbedderSettings {
     public static final Setting<Boolean> PRUNE_LAST_LAYER =
         Setting.boolSetting("embedder.inference.prune_last_layer", true, Property.NodeScope);
 
+    /**
+     * Whether each layer's token-wise work (output projection, feed-forward block, LayerNorms) runs on the real
+     * tokens of a batch only, not on its padding, where the graph is recognized (fp32 encoders); only the attention
+     * then pays for padding, and batches of short texts can be cut larger. Off: the graphs run as they come.
+     */
+    public static final Setting<Boolean> UNPAD =
+        Setting.boolSetting("embedder.inference.unpad", true, Property.NodeScope);
+
     /** Models loaded and warmed up when the node starts, so that their first request does not wait for a load. */
     public static final Setting<List<String>> PRELOAD_MODELS =
         Setting.listSetting("embedder.preload_models", List.of(), s -> s, Property.NodeScope);
 
     public static List<Setting<?>> all() {
         return List.of(DEFAULT_MODEL, INTRA_OP_THREADS, INFERENCE_THREADS, QUERY_THREADS, MAX_BATCH_SIZE, TOKEN_BUDGET, MAX_WAIT,
-            MODEL_MAX_SIZE, PRUNE_LAST_LAYER, PRELOAD_MODELS);
+            MODEL_MAX_SIZE, PRUNE_LAST_LAYER, UNPAD, PRELOAD_MODELS);
     }
 
     /** The embedder's limits from the node settings. */
     public static LoadedModel.Limits limits(org.opensearch.common.settings.Settings settings) {
         return new LoadedModel.Limits(MAX_BATCH_SIZE.get(settings), TOKEN_BUDGET.get(settings), INTRA_OP_THREADS.get(settings),
             MODEL_MAX_SIZE.get(settings).getBytes(), INFERENCE_THREADS.get(settings), QUERY_THREADS.get(settings),
-            MAX_WAIT.get(settings).micros(), PRUNE_LAST_LAYER.get(settings));
+            MAX_WAIT.get(settings).micros(), PRUNE_LAST_LAYER.get(settings), UNPAD.get(settings));
     }
 }

@@ -1,7 +1,6 @@
 package io.embedder.core.runtime;
 
 import io.embedder.core.runtime.OnnxGraph.Node;
-import io.embedder.core.runtime.ProtoWire.Field;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -130,7 +129,7 @@ public final class FirstTokenGraph {
             for (Node n : graph.nodes()) {
                 if (plan.querySide().get(n.index()) && n.inputs().stream().anyMatch(sliced::containsKey)) {
                     List<String> inputs = n.inputs().stream().map(i -> sliced.getOrDefault(i, i)).toList();
-                    nodes.add(new Out(inputs, n.outputs(), withInputs(n, inputs)));
+                    nodes.add(new Out(inputs, n.outputs(), GraphNodes.renamed(n, inputs, n.outputs())));
                 } else {
                     nodes.add(new Out(n.inputs(), n.outputs(), n.field().value()));
                 }
@@ -196,46 +195,14 @@ public final class FirstTokenGraph {
             return name;
         }
 
-        /** {@code n} with its inputs renamed, every other field as it was. */
-        private static ByteBuffer withInputs(Node n, List<String> inputs) {
-            ProtoWire.Writer w = new ProtoWire.Writer();
-            boolean written = false;
-            for (Field f : ProtoWire.fields(n.field().value())) {
-                if (f.number() == OnnxGraph.NODE_INPUT && f.wireType() == ProtoWire.LEN) {
-                    if (!written) {
-                        inputs.forEach(i -> w.stringField(OnnxGraph.NODE_INPUT, i));
-                        written = true;
-                    }
-                } else {
-                    w.raw(f.raw());
-                }
-            }
-            return ByteBuffer.wrap(w.toByteArray());
-        }
-
         /** A Constant node giving int64 0: as a one-element vector ({@code vector}) or a scalar. */
         private Out constant(String output, boolean vector) {
-            ProtoWire.Writer tensor = new ProtoWire.Writer();
-            if (vector) {
-                tensor.varintField(OnnxGraph.TENSOR_DIMS, 1);
-            }
-            tensor.varintField(OnnxGraph.TENSOR_DATA_TYPE, OnnxGraph.DATA_TYPE_INT64);
-            tensor.bytesField(OnnxGraph.TENSOR_RAW_DATA, new byte[Long.BYTES]);
-            byte[] value = new ProtoWire.Writer().stringField(OnnxGraph.ATTR_NAME, "value").bytesField(OnnxGraph.ATTR_T, tensor.toByteArray())
-                .varintField(OnnxGraph.ATTR_TYPE, OnnxGraph.ATTR_TYPE_TENSOR).toByteArray();
-            byte[] node = new ProtoWire.Writer().stringField(OnnxGraph.NODE_OUTPUT, output).stringField(OnnxGraph.NODE_NAME, unique(output + "/Constant"))
-                .stringField(OnnxGraph.NODE_OP_TYPE, "Constant").bytesField(OnnxGraph.NODE_ATTRIBUTE, value).toByteArray();
-            return new Out(List.of(), List.of(output), ByteBuffer.wrap(node));
+            return new Out(List.of(), List.of(output), GraphNodes.int64(output, new long[] {0}, vector));
         }
 
         /** {@code output = Gather(data, index, axis=1)}. */
         private Out gather(String data, String index, String output) {
-            byte[] axis = new ProtoWire.Writer().stringField(OnnxGraph.ATTR_NAME, "axis").varintField(OnnxGraph.ATTR_I, 1)
-                .varintField(OnnxGraph.ATTR_TYPE, OnnxGraph.ATTR_TYPE_INT).toByteArray();
-            byte[] node = new ProtoWire.Writer().stringField(OnnxGraph.NODE_INPUT, data).stringField(OnnxGraph.NODE_INPUT, index)
-                .stringField(OnnxGraph.NODE_OUTPUT, output).stringField(OnnxGraph.NODE_NAME, unique(output + "/Gather"))
-                .stringField(OnnxGraph.NODE_OP_TYPE, "Gather").bytesField(OnnxGraph.NODE_ATTRIBUTE, axis).toByteArray();
-            return new Out(List.of(data, index), List.of(output), ByteBuffer.wrap(node));
+            return new Out(List.of(data, index), List.of(output), GraphNodes.gather(data, index, output, unique(output + "/Gather"), 1));
         }
 
         /** The new output's ValueInfoProto: float, {@code [batch, dim]} from the original's first and last dimensions. */

@@ -285,7 +285,8 @@ public final class InferenceScheduler implements AutoCloseable {
         }
         int[] lengths = sameModel.stream().mapToInt(Waiting::length).toArray();
         List<Waiting> batch = new ArrayList<>();
-        for (int i : BatchPlanner.containing(lengths, 0, maxBatchSize, tokenBudget)) {
+        double paddingCost = oldest.model().encoder(oldest.task()).paddingCost();
+        for (int i : BatchPlanner.containing(lengths, 0, maxBatchSize, tokenBudget, paddingCost)) {
             batch.add(sameModel.get(i));
         }
         return new Planned(batch, batch.size() == sameModel.size());

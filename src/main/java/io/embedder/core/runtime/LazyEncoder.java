@@ -23,6 +23,13 @@ final class LazyEncoder implements LoadedModel.Encoder {
         return encoder().run(buffers, batch, seq, dim);
     }
 
+    /** The opened encoder's; a padded graph's (1) until it is opened. */
+    @Override
+    public double paddingCost() {
+        LoadedModel.Encoder e = encoder;
+        return e == null ? 1.0 : e.paddingCost();
+    }
+
     /** Whether it has been opened (and so holds native memory). */
     boolean opened() {
         return encoder != null;

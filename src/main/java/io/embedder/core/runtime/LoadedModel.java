@@ -30,11 +30,12 @@ public final class LoadedModel implements AutoCloseable {
      * Batching limits ({@code maxBatchSize} texts and {@code tokenBudget} padded tokens per ONNX run), ONNX Runtime
      * threads per run, the largest ONNX file a model may have ({@code maxModelBytes}), how many batches run at once
      * ({@code inferenceThreads}), how many more threads run only query-role work ({@code queryThreads}), and how long
-     * a document-role batch that is not full may wait for more texts ({@code maxWaitMicros}), and whether a CLS-pooled
-     * model's dense embeddings may run its {@link FirstTokenGraph first-token graph} ({@code pruneLastLayer}).
+     * a document-role batch that is not full may wait for more texts ({@code maxWaitMicros}), whether a CLS-pooled
+     * model's dense embeddings may run its {@link FirstTokenGraph first-token graph} ({@code pruneLastLayer}), and
+     * whether the layers' token-wise work may run on the real tokens only ({@code unpad}, {@link UnpaddedGraph}).
      */
     public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
-                         int queryThreads, long maxWaitMicros, boolean pruneLastLayer) {
+                         int queryThreads, long maxWaitMicros, boolean pruneLastLayer, boolean unpad) {
 
         public static final int DEFAULT_MAX_BATCH_SIZE = 32;
         public static final int DEFAULT_TOKEN_BUDGET = 256;
@@ -49,20 +50,26 @@ public final class LoadedModel implements AutoCloseable {
             }
         }
 
-        /** With the last layer pruned where it can be. */
+        /** With the last layer pruned and the graph unpadded where they can be. */
         public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
                       int queryThreads, long maxWaitMicros) {
-            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, true);
+            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, true, true);
         }
 
-        /** With the default query threads and wait, and the last layer pruned where it can be. */
+        /** With the default query threads and wait, and the last layer pruned and the graph unpadded where they can be. */
         public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads) {
             this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS);
         }
 
         /** These limits with {@code pruneLastLayer} set as given. */
         public Limits withPruneLastLayer(boolean prune) {
-            return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, prune);
+            return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, prune, unpad);
+        }
+
+        /** These limits with {@code unpad} set as given. */
+        public Limits withUnpad(boolean unpadGraphs) {
+            return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros,
+                pruneLastLayer, unpadGraphs);
         }
 
         /**
@@ -76,7 +83,7 @@ public final class LoadedModel implements AutoCloseable {
         /** The defaults for this machine (one ONNX thread per batch, as many batches at once as cores). */
         public static Limits defaults() {
             return new Limits(DEFAULT_MAX_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, 1, DEFAULT_MAX_MODEL_BYTES,
-                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true);
+                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true, true);
         }
     }
 
@@ -119,6 +126,14 @@ public final class LoadedModel implements AutoCloseable {
         /** Whether {@link #run} writes one vector per text ({@code [batch, dim]}) rather than token states. */
         default boolean pooled() {
             return false;
+        }
+
+        /**
+         * What a padded position costs a run, relative to a real token, for {@link BatchPlanner#plan}: 1 for a padded
+         * graph, less for an {@link UnpaddedGraph unpadded} one.
+         */
+        default double paddingCost() {
+            return 1.0;
         }
 
         @Override
@@ -224,7 +239,7 @@ public final class LoadedModel implements AutoCloseable {
             lengths[i] = request.text(i).length();
         }
         BatchBuffers buffers = new BatchBuffers();
-        for (int[] batch : BatchPlanner.plan(lengths, limits.maxBatchSize(), limits.tokenBudget())) {
+        for (int[] batch : BatchPlanner.plan(lengths, limits.maxBatchSize(), limits.tokenBudget(), encoder(params.task()).paddingCost())) {
             List<TokenizedText> texts = new ArrayList<>(batch.length);
             for (int i : batch) {
                 texts.add(request.text(i));

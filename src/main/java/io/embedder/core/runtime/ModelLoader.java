@@ -7,6 +7,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.util.List;
 
@@ -15,7 +16,8 @@ import java.util.List;
  * embedded: the graph's size against the memory limits, its output dimension against the declared one, the
  * tokenizer's largest id against the graph's vocabulary, a ColBERT model's projections against the graph's output.
  * Chooses the graph dense embeddings run: the {@link FirstTokenGraph first-token graph} of a CLS model when it applies
- * and runs, else the full graph. Every failure closes what was opened and names the model.
+ * and runs, else the full graph; either {@link UnpaddedGraph unpadded} when that applies and runs. Every failure
+ * closes what was opened and names the model.
  */
 final class ModelLoader {
 
@@ -30,7 +32,7 @@ final class ModelLoader {
         OnnxEncoder onnx;
         try {
             firstToken = openFirstTokenGraph(spec, limits, tokenizer);
-            onnx = firstToken != null ? firstToken : fullGraph(spec, limits);
+            onnx = firstToken != null ? firstToken : fullGraph(spec, limits, tokenizer);
         } catch (RuntimeException e) {
             tokenizer.close();
             throw e;
@@ -47,13 +49,33 @@ final class ModelLoader {
         }
         LoadedModel.Encoder tokens = firstToken == null ? onnx : new LazyEncoder(() -> {
             checkMemory(spec, limits.maxModelBytes(), MemoryGuard.freePhysicalBytes());
-            return fullGraph(spec, limits);
+            return fullGraph(spec, limits, tokenizer);
         });
         return new LoadedModel(spec, tokenizer, onnx, tokens, dimensions, limits, onnxFileBytes);
     }
 
-    private static OnnxEncoder fullGraph(ModelSpec spec, LoadedModel.Limits limits) {
-        return OnnxEncoder.load(spec.name(), spec.onnxFile(), spec.outputName(), spec.pooling().value().outputRank(), limits.intraOpThreads());
+    /** The model's graph as it is, or {@link UnpaddedGraph unpadded} when that applies and runs. */
+    private static OnnxEncoder fullGraph(ModelSpec spec, LoadedModel.Limits limits, TextTokenizer tokenizer) {
+        int rank = spec.pooling().value().outputRank();
+        if (limits.unpad() && rank == 3) {
+            UnpaddedGraph.Outcome outcome;
+            try {
+                outcome = UnpaddedGraph.rewrite(spec.onnxFile(), spec.outputName(), false);
+            } catch (IOException e) {
+                outcome = new UnpaddedGraph.NotApplicable("cannot read [" + spec.onnxFile().getFileName() + "]: " + e);
+            }
+            if (outcome instanceof UnpaddedGraph.Rewritten r) {
+                OnnxEncoder onnx = trial(spec, limits, tokenizer, r.model(), spec.outputName(), rank, UnpaddedGraph.PADDING_COST, "unpadded graph");
+                if (onnx != null) {
+                    LOG.info("model [{}]: runs its unpadded graph (the token-wise part of {} layers on the real tokens only)", spec.name(), r.unpadded());
+                    return onnx;
+                }
+            } else {
+                LOG.info("model [{}]: padded graph: the unpadding rewrite does not apply: {}", spec.name(),
+                    ((UnpaddedGraph.NotApplicable) outcome).reason());
+            }
+        }
+        return OnnxEncoder.load(spec.name(), spec.onnxFile(), spec.outputName(), rank, limits.intraOpThreads());
     }
 
     /** The graph's output dimension, which a declared one must equal; a dynamic one must be declared. */
@@ -76,29 +98,46 @@ final class ModelLoader {
      * serves then.
      */
     private static OnnxEncoder openFirstTokenGraph(ModelSpec spec, LoadedModel.Limits limits, TextTokenizer tokenizer) {
-        FirstTokenGraph.Rewritten rewritten = firstTokenGraph(spec, limits);
-        if (rewritten == null) {
-            return null;
+        if (limits.unpad()) {
+            FirstTokenGraph.Rewritten unpadded = firstTokenGraph(spec, limits, true);
+            OnnxEncoder onnx = unpadded == null ? null
+                : trial(spec, limits, tokenizer, unpadded.model(), unpadded.output(), 2, UnpaddedGraph.PADDING_COST, "unpadded first-token graph");
+            if (onnx != null) {
+                return onnx;
+            }
         }
+        FirstTokenGraph.Rewritten rewritten = firstTokenGraph(spec, limits, false);
+        return rewritten == null ? null : trial(spec, limits, tokenizer, rewritten.model(), rewritten.output(), 2, 1.0, "first-token graph");
+    }
+
+    /**
+     * A session of the rewritten graph {@code model}, once it has run {@link LoadedModel#WARM_UP_TEXTS}; null (logged)
+     * when ONNX Runtime refuses or fails it: the caller falls back to a graph closer to the file's.
+     */
+    private static OnnxEncoder trial(ModelSpec spec, LoadedModel.Limits limits, TextTokenizer tokenizer, byte[] model, String output,
+                                     int rank, double paddingCost, String what) {
         OnnxEncoder onnx;
         try {
-            onnx = OnnxEncoder.load(spec.name(), spec.onnxFile(), rewritten.model(), rewritten.output(), 2, limits.intraOpThreads());
+            onnx = OnnxEncoder.load(spec.name(), spec.onnxFile(), model, output, rank, limits.intraOpThreads(), paddingCost);
         } catch (EmbedderException e) {
-            LOG.warn("model [{}]: full graph for dense embeddings: ONNX Runtime refuses the first-token graph: {}", spec.name(), e.getMessage());
+            LOG.warn("model [{}]: not the {}: ONNX Runtime refuses it: {}", spec.name(), what, e.getMessage());
             return null;
         }
         List<TokenizedText> texts = LoadedModel.WARM_UP_TEXTS.stream()
             .map(t -> tokenizer.encode(t, spec.maxTokens().value(), Truncation.MODEL_DEFAULT)).toList();
         int seq = texts.stream().mapToInt(TokenizedText::length).max().orElseThrow();
-        int dims = onnx.declaredDimensions() > 0 ? onnx.declaredDimensions() : spec.dimensions().value();
+        int dims = onnx.declaredDimensions() > 0 ? onnx.declaredDimensions()
+            : spec.dimensions() != null ? spec.dimensions().value() : -1;
+        if (dims <= 0) {
+            return onnx; // the dimension check that follows refuses the model
+        }
         BatchBuffers buffers = new BatchBuffers();
-        buffers.fill(texts, seq, false, texts.size() * dims);
+        buffers.fill(texts, seq, spec.leftPadding(), texts.size() * (rank == 2 ? 1 : seq) * dims);
         try {
             onnx.run(buffers, texts.size(), seq, dims);
         } catch (EmbedderException e) {
             onnx.close();
-            LOG.warn("model [{}]: full graph for dense embeddings: the first-token graph fails on the warm-up texts: {}", spec.name(),
-                e.getMessage());
+            LOG.warn("model [{}]: not the {}: it fails on the warm-up texts: {}", spec.name(), what, e.getMessage());
             return null;
         }
         return onnx;
@@ -108,23 +147,35 @@ final class ModelLoader {
      * The first-token graph of a CLS-pooled, right-padded model when {@code limits} allow it and the rewrite
      * recognizes the graph; else null. Logs which, and why not.
      */
-    static FirstTokenGraph.Rewritten firstTokenGraph(ModelSpec spec, LoadedModel.Limits limits) {
+    static FirstTokenGraph.Rewritten firstTokenGraph(ModelSpec spec, LoadedModel.Limits limits, boolean unpadded) {
         if (!limits.pruneLastLayer() || spec.pooling().value() != Pooling.CLS) {
             return null;
         }
         if (spec.leftPadding()) {
-            LOG.info("model [{}]: full graph for dense embeddings too: under left padding the first position is padding", spec.name());
+            if (!unpadded) {
+                LOG.info("model [{}]: full graph for dense embeddings too: under left padding the first position is padding", spec.name());
+            }
             return null;
         }
         FirstTokenGraph.Outcome outcome;
         try {
-            outcome = FirstTokenGraph.rewrite(spec.onnxFile(), spec.outputName());
+            if (unpadded) {
+                UnpaddedGraph.Outcome u = UnpaddedGraph.rewrite(spec.onnxFile(), spec.outputName(), true);
+                if (u instanceof UnpaddedGraph.NotApplicable n) {
+                    LOG.info("model [{}]: padded graph: the unpadding rewrite does not apply: {}", spec.name(), n.reason());
+                    return null;
+                }
+                outcome = FirstTokenGraph.rewrite(ByteBuffer.wrap(((UnpaddedGraph.Rewritten) u).model()), spec.outputName());
+            } else {
+                outcome = FirstTokenGraph.rewrite(spec.onnxFile(), spec.outputName());
+            }
         } catch (IOException e) {
             outcome = new FirstTokenGraph.NotApplicable("cannot read [" + spec.onnxFile().getFileName() + "]: " + e);
         }
         if (outcome instanceof FirstTokenGraph.Rewritten r) {
-            LOG.info("model [{}]: dense embeddings run the first-token graph ({} nodes of the last layer on the first token only{})",
-                spec.name(), r.queryNodes(), r.approximate() ? "; close to, not equal to, the full graph's: it quantizes activations dynamically" : "");
+            LOG.info("model [{}]: dense embeddings run the {}first-token graph ({} nodes of the last layer on the first token only{})",
+                spec.name(), unpadded ? "unpadded " : "", r.queryNodes(),
+                r.approximate() ? "; close to, not equal to, the full graph's: it quantizes activations dynamically" : "");
             return r;
         }
         LOG.warn("model [{}]: full graph for dense embeddings: the first-token rewrite does not apply: {}", spec.name(),

@@ -31,13 +31,15 @@ public final class OnnxEncoder implements LoadedModel.Encoder {
     private final boolean takesTokenTypes;
     private final int dimensions;
     private final int outputRank;
+    private final double paddingCost;
 
-    private OnnxEncoder(OrtSession session, String output, boolean takesTokenTypes, int dimensions, int outputRank) {
+    private OnnxEncoder(OrtSession session, String output, boolean takesTokenTypes, int dimensions, int outputRank, double paddingCost) {
         this.session = session;
         this.output = output;
         this.takesTokenTypes = takesTokenTypes;
         this.dimensions = dimensions;
         this.outputRank = outputRank;
+        this.paddingCost = paddingCost;
     }
 
     /**
@@ -46,19 +48,22 @@ public final class OnnxEncoder implements LoadedModel.Encoder {
      * @param outputRank the rank the pooling expects: 3 for token states, 2 for pooled vectors
      */
     public static OnnxEncoder load(String model, Path onnxFile, String output, int outputRank, int threads) {
-        return open(model, onnxFile, (env, options) -> env.createSession(onnxFile.toString(), options), output, outputRank, threads);
+        return open(model, onnxFile, (env, options) -> env.createSession(onnxFile.toString(), options), output, outputRank, threads, 1.0);
     }
 
     /**
      * Opens a graph given as bytes (a rewrite of {@code onnxFile}, which names it in messages) and checks its
      * interface as {@link #load} does; its external data, if any, is read from {@code onnxFile}'s directory.
+     *
+     * @param paddingCost what a padded position costs a run of this graph, relative to a token ({@link #paddingCost()})
      */
-    public static OnnxEncoder load(String model, Path onnxFile, byte[] graph, String output, int outputRank, int threads) {
+    public static OnnxEncoder load(String model, Path onnxFile, byte[] graph, String output, int outputRank, int threads,
+                                   double paddingCost) {
         return open(model, onnxFile, (env, options) -> {
             Path dir = onnxFile.toAbsolutePath().getParent();
             options.addConfigEntry("session.model_external_initializers_file_folder_path", dir.toString());
             return env.createSession(graph, options);
-        }, output, outputRank, threads);
+        }, output, outputRank, threads, paddingCost);
     }
 
     /** Creates a session with the options it is given. */
@@ -67,7 +72,8 @@ public final class OnnxEncoder implements LoadedModel.Encoder {
         OrtSession create(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
     }
 
-    private static OnnxEncoder open(String model, Path onnxFile, SessionFactory factory, String output, int outputRank, int threads) {
+    private static OnnxEncoder open(String model, Path onnxFile, SessionFactory factory, String output, int outputRank, int threads,
+                                    double paddingCost) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession session = null;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
@@ -98,7 +104,7 @@ public final class OnnxEncoder implements LoadedModel.Encoder {
                     + outputRank + (outputRank == 3 ? " ([batch, tokens, dim])" : " ([batch, dim]): use pooling [none] only for graphs that pool"));
             }
             long dim = shape[shape.length - 1];
-            OnnxEncoder encoder = new OnnxEncoder(session, output, inputs.contains(TOKEN_TYPE_IDS), (int) dim, outputRank);
+            OnnxEncoder encoder = new OnnxEncoder(session, output, inputs.contains(TOKEN_TYPE_IDS), (int) dim, outputRank, paddingCost);
             session = null;
             return encoder;
         } catch (OrtException e) {
@@ -118,6 +124,11 @@ public final class OnnxEncoder implements LoadedModel.Encoder {
     @Override
     public boolean pooled() {
         return outputRank == 2;
+    }
+
+    @Override
+    public double paddingCost() {
+        return paddingCost;
     }
 
     /** The output's last dimension as the graph declares it, or -1 when dynamic. */

@@ -21,8 +21,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * What the batch cut costs in ONNX Runtime: CISI titles (or abstracts, {@code -Dbench.abstracts=true}) taken
  * {@code -Dbench.pool} at a time (32: one bulk's sub-batch), cut by {@link BatchPlanner#plan} and by the former cut
- * (batches as full as the token budget allows, in length order), each batch run through the model on one thread;
- * texts per second of that thread's CPU time, rounds alternating. Not a test: runs with {@code -Dbench=true}
+ * (batches as full as the token budget allows, in length order), each batch run through the padded graph on one
+ * thread, and cut by {@link BatchPlanner#plan} with {@link UnpaddedGraph#PADDING_COST} through the
+ * {@link UnpaddedGraph unpadded} graph; texts per second of that thread's CPU time, rounds alternating the order. Not a test: runs with {@code -Dbench=true}
  * ({@code mvn -Pall-models test -Dtest=BatchPlanBench -Dbench=true [-Dbench.texts=640] [-Dbench.rounds=5]});
  * writes target/bench-batch-plan.md.
  */
@@ -52,7 +53,12 @@ class BatchPlanBench {
 
     private static String run(List<String> texts, int pool, int rounds, boolean abstracts) {
         LoadedModel.Limits limits = new LoadedModel.Limits(MAX_BATCH, BUDGET, 1, Long.MAX_VALUE, 1);
-        try (LoadedModel model = LoadedModel.load(ModelSpecReader.read(MODEL, TestData.modelsDir().resolve(MODEL)), limits)) {
+        var spec = ModelSpecReader.read(MODEL, TestData.modelsDir().resolve(MODEL));
+        try (LoadedModel model = LoadedModel.load(spec, limits.withUnpad(false)); LoadedModel unpadded = LoadedModel.load(spec, limits)) {
+            if (unpadded.encoder(io.embedder.core.Task.EMBED).paddingCost() == 1.0) {
+                throw new IllegalStateException("the unpadding rewrite did not apply to " + MODEL);
+            }
+            List<String> cuts = List.of("fullest", "cheapest", "unpadded");
             List<TokenizedText> tokenized = new ArrayList<>();
             for (String text : texts) {
                 tokenized.add(model.tokenize(model.prompt(Role.DOCUMENT), text, model.spec().maxTokens().value(), Truncation.MODEL_DEFAULT));
@@ -62,7 +68,7 @@ class BatchPlanBench {
             Map<String, List<Double>> perCpuSecond = new LinkedHashMap<>();
             Map<String, double[]> shape = new LinkedHashMap<>();
             for (int round = -1; round < rounds; round++) {
-                for (String cut : round % 2 == 0 ? List.of("fullest", "cheapest") : List.of("cheapest", "fullest")) {
+                for (String cut : round % 2 == 0 ? cuts : cuts.reversed()) {
                     long before = cpu.getCurrentThreadCpuTime();
                     long real = 0;
                     long padded = 0;
@@ -70,9 +76,14 @@ class BatchPlanBench {
                     for (int from = 0; from + pool <= tokenized.size(); from += pool) {
                         List<TokenizedText> chunk = tokenized.subList(from, from + pool);
                         int[] lengths = chunk.stream().mapToInt(TokenizedText::length).toArray();
-                        for (int[] batch : cut.equals("cheapest") ? BatchPlanner.plan(lengths, MAX_BATCH, BUDGET) : fullest(lengths)) {
+                        List<int[]> plan = switch (cut) {
+                            case "fullest" -> fullest(lengths);
+                            case "cheapest" -> BatchPlanner.plan(lengths, MAX_BATCH, BUDGET);
+                            default -> BatchPlanner.plan(lengths, MAX_BATCH, BUDGET, UnpaddedGraph.PADDING_COST);
+                        };
+                        for (int[] batch : plan) {
                             List<TokenizedText> members = Arrays.stream(batch).mapToObj(chunk::get).toList();
-                            model.run(members, buffers, LoadedModel.BatchObserver.NONE, io.embedder.core.Task.EMBED);
+                            (cut.equals("unpadded") ? unpadded : model).run(members, buffers, LoadedModel.BatchObserver.NONE, io.embedder.core.Task.EMBED);
                             int longest = Arrays.stream(batch).map(i -> lengths[i]).max().orElseThrow();
                             real += Arrays.stream(batch).map(i -> lengths[i]).sum();
                             padded += (long) longest * batch.length;
@@ -91,10 +102,13 @@ class BatchPlanBench {
             StringBuilder sb = new StringBuilder(String.format(
                 "| cut of %d CISI %s at a time (%s, budget %d, one thread) | padded ÷ real tokens | texts per batch | texts per CPU-s (rounds; median) | ÷ fullest |%n"
                     + "| --- | --- | --- | --- | --- |%n", pool, abstracts ? "abstracts" : "titles", MODEL, BUDGET));
-            for (String cut : List.of("fullest", "cheapest")) {
+            for (String cut : cuts) {
                 List<Double> v = perCpuSecond.get(cut);
-                sb.append(String.format("| %s | %.3f | %.1f | %s; **%.1f** | %.2f× |%n", cut.equals("fullest")
-                        ? "batches as full as the budget allows (former)" : "cheapest cut (`BatchPlanner.plan`)", shape.get(cut)[0],
+                sb.append(String.format("| %s | %.3f | %.1f | %s; **%.1f** | %.2f× |%n", switch (cut) {
+                        case "fullest" -> "padded graph, batches as full as the budget allows";
+                        case "cheapest" -> "padded graph, cheapest cut (`BatchPlanner.plan`)";
+                        default -> "unpadded graph, cheapest cut at padding cost " + UnpaddedGraph.PADDING_COST;
+                    }, shape.get(cut)[0],
                     shape.get(cut)[1], v.stream().map(x -> String.format("%.1f", x)).toList(), median(v), median(v) / fullest));
             }
             return sb.toString();

@@ -11,6 +11,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class BatchPlannerTest {
@@ -59,41 +60,63 @@ class BatchPlannerTest {
         assertEquals(1, BatchPlanner.plan(new int[] {3, 2, 3, 3}, 6, 60).size());
     }
 
+    @Test
+    void cheapPaddingKeepsTextsOfDifferentLengthsTogether() {
+        // the same six texts through a graph where a padded position costs a tenth of a token: one batch costs
+        // 26 tokens + 0.1 × (6 × 9 - 26) padding + 10 = 38.8, the two batches above 8 + 10 + 18 + 10 = 46
+        List<int[]> batches = BatchPlanner.plan(new int[] {9, 2, 2, 9, 2, 2}, 6, 60, 0.1);
+        assertEquals(1, batches.size());
+        assertArrayEquals(new int[] {1, 2, 4, 5, 0, 3}, batches.get(0));
+        // at half a token, padding costs 0.5 × 28 = 14 > 10: two batches again
+        assertEquals(2, BatchPlanner.plan(new int[] {9, 2, 2, 9, 2, 2}, 6, 60, 0.5).size());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BatchPlanner.plan(new int[] {1}, 6, 60, 0));
+        assertEquals("paddingCost must be in (0, 1], not 0.0", e.getMessage());
+    }
+
     @Property(tries = 300)
     void noCutOfTheLengthOrderCostsLess(@ForAll @Size(min = 1, max = 9) List<@IntRange(min = 1, max = 80) Integer> lengthList,
                                         @ForAll @IntRange(min = 1, max = 6) int maxBatch,
-                                        @ForAll @IntRange(min = 1, max = 300) int budget) {
+                                        @ForAll @IntRange(min = 1, max = 300) int budget,
+                                        @ForAll @IntRange(min = 1, max = 10) int paddingTenths) {
         int[] lengths = lengthList.stream().mapToInt(Integer::intValue).toArray();
         int[] sorted = Arrays.stream(lengths).sorted().toArray();
-        long best = Long.MAX_VALUE;
+        double paddingCost = paddingTenths / 10.0;
+        double best = Double.MAX_VALUE;
         // every cut of the sorted texts: bit k set = a batch ends after text k
         for (int cuts = 0; cuts < 1 << (sorted.length - 1); cuts++) {
-            long cost = 0;
+            double cost = 0;
             int start = 0;
-            for (int k = 0; k < sorted.length && cost < Long.MAX_VALUE; k++) {
+            for (int k = 0; k < sorted.length && cost < Double.MAX_VALUE; k++) {
                 if (k == sorted.length - 1 || (cuts >> k & 1) == 1) {
                     int size = k + 1 - start;
                     boolean fits = size <= maxBatch && (size == 1 || (long) size * sorted[k] <= budget);
-                    cost = fits ? cost + (long) size * sorted[k] + BatchPlanner.BATCH_COST_TOKENS : Long.MAX_VALUE;
+                    cost = fits ? cost + cost(Arrays.copyOfRange(sorted, start, k + 1), paddingCost) : Double.MAX_VALUE;
                     start = k + 1;
                 }
             }
             best = Math.min(best, cost);
         }
-        long planned = 0;
-        for (int[] batch : BatchPlanner.plan(lengths, maxBatch, budget)) {
-            planned += (long) batch.length * Arrays.stream(batch).map(i -> lengths[i]).max().orElseThrow() + BatchPlanner.BATCH_COST_TOKENS;
+        double planned = 0;
+        for (int[] batch : BatchPlanner.plan(lengths, maxBatch, budget, paddingCost)) {
+            planned += cost(Arrays.stream(batch).map(i -> lengths[i]).toArray(), paddingCost);
         }
-        assertEquals(best, planned);
+        assertEquals(best, planned, 1e-6);
+    }
+
+    /** One batch's cost: its tokens, its padding at {@code paddingCost}, and the run. */
+    private static double cost(int[] batchLengths, double paddingCost) {
+        int tokens = Arrays.stream(batchLengths).sum();
+        long padded = (long) batchLengths.length * Arrays.stream(batchLengths).max().orElseThrow();
+        return tokens + paddingCost * (padded - tokens) + BatchPlanner.BATCH_COST_TOKENS;
     }
 
     @Test
     void containingGivesTheAnchorsBatchOfThePlan() {
         int[] lengths = {9, 2, 2, 9, 2, 2};
-        assertArrayEquals(new int[] {0, 3}, BatchPlanner.containing(lengths, 3, 6, 60));
-        assertArrayEquals(new int[] {1, 2, 4, 5}, BatchPlanner.containing(lengths, 4, 6, 60));
+        assertArrayEquals(new int[] {0, 3}, BatchPlanner.containing(lengths, 3, 6, 60, 1.0));
+        assertArrayEquals(new int[] {1, 2, 4, 5}, BatchPlanner.containing(lengths, 4, 6, 60, 1.0));
         // an anchor longer than the budget runs alone
-        assertArrayEquals(new int[] {4}, BatchPlanner.containing(new int[] {10, 3, 11, 9, 40, 12}, 4, 4, 30));
+        assertArrayEquals(new int[] {4}, BatchPlanner.containing(new int[] {10, 3, 11, 9, 40, 12}, 4, 4, 30, 1.0));
     }
 
     @Property(tries = 300)
@@ -103,7 +126,7 @@ class BatchPlannerTest {
                                                           @ForAll @IntRange(min = 1, max = 4096) int budget) {
         int[] lengths = lengthList.stream().mapToInt(Integer::intValue).toArray();
         int anchor = anchorSeed % lengths.length;
-        int[] batch = BatchPlanner.containing(lengths, anchor, maxBatch, budget);
+        int[] batch = BatchPlanner.containing(lengths, anchor, maxBatch, budget, 1.0);
         assertEquals(1, Arrays.stream(batch).filter(i -> i == anchor).count());
         assertEquals(batch.length, Arrays.stream(batch).distinct().count());
         assertTrue(batch.length <= maxBatch);
