@@ -23,15 +23,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * {@code -Dbench.pool} at a time (32: one bulk's sub-batch), cut by {@link BatchPlanner#plan} and by the former cut
  * (batches as full as the token budget allows, in length order), each batch run through the padded graph on one
  * thread, and cut by {@link BatchPlanner#plan} with {@link UnpaddedGraph#PADDING_COST} through the
- * {@link UnpaddedGraph unpadded} graph; texts per second of that thread's CPU time, rounds alternating the order. Not a test: runs with {@code -Dbench=true}
- * ({@code mvn -Pall-models test -Dtest=BatchPlanBench -Dbench=true [-Dbench.texts=640] [-Dbench.rounds=5]});
- * writes target/bench-batch-plan.md.
+ * {@link UnpaddedGraph unpadded} graph; texts per second of that thread's CPU time, rounds alternating the order.
+ * Not a test: runs with {@code -Dbench=true} ({@code mvn -Pall-models test -Dtest=BatchPlanBench -Dbench=true
+ * [-Dbench.texts=640] [-Dbench.rounds=5] [-Dbench.pool=32] [-Dbench.budget=256]}); writes target/bench-batch-plan.md.
  */
 class BatchPlanBench {
 
     private static final String MODEL = "bge-small-en-v1.5";
     private static final int MAX_BATCH = LoadedModel.Limits.DEFAULT_MAX_BATCH_SIZE;
-    private static final int BUDGET = LoadedModel.Limits.DEFAULT_TOKEN_BUDGET;
+    private static final int BUDGET = Integer.getInteger("bench.budget", LoadedModel.Limits.DEFAULT_TOKEN_BUDGET);
 
     @Test
     void cheapestCutAgainstFullestBatches() throws Exception {
