@@ -61,12 +61,13 @@ public final class EmbedderSettings {
         Setting.boolSetting("embedder.inference.prune_last_layer", true, Property.NodeScope);
 
     /**
-     * Whether each layer's token-wise work (output projection, feed-forward block, LayerNorms) runs on the real
-     * tokens of a batch only, not on its padding, where the graph is recognized (fp32 encoders); only the attention
-     * then pays for padding, and batches of short texts can be cut larger. Off: the graphs run as they come.
+     * Whether each layer's token-wise work (projections, feed-forward block, LayerNorms) runs on the real tokens of a
+     * batch only, not on its padding, where the graph is recognized (fp32 encoders); only the attention then pays for
+     * padding, and batches of short texts are cut larger. Off by default: 11% more titles per CPU-second on one
+     * thread, but no gain measured through the scheduler with two inference threads (BENCHMARKS.md "Unpadded graph").
      */
     public static final Setting<Boolean> UNPAD =
-        Setting.boolSetting("embedder.inference.unpad", true, Property.NodeScope);
+        Setting.boolSetting("embedder.inference.unpad", false, Property.NodeScope);
 
     /** Models loaded and warmed up when the node starts, so that their first request does not wait for a load. */
     public static final Setting<List<String>> PRELOAD_MODELS =

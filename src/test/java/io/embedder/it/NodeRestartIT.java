@@ -173,21 +173,42 @@ class NodeRestartIT {
         Node.deleteAt(base, "/" + INDEX);
     }
 
-    /** An error answer as {@code type: reason}, with the root cause's when it differs. */
+    /**
+     * An error answer as {@code type: reason}, with the root cause's when it differs, and for a search phase failure
+     * its phase, the distinct reasons of its failed shards and what caused it (a 500 of that type can come with an
+     * empty reason of its own).
+     */
     static String describe(Node.Response r) {
         if (r.body() == null || !r.body().isJsonObject() || !r.object().has("error") || !r.object().get("error").isJsonObject()) {
             return String.valueOf(r.body());
         }
         JsonObject error = r.object().getAsJsonObject("error");
-        String top = text(error, "type") + ": " + text(error, "reason");
+        StringBuilder out = new StringBuilder(text(error, "type") + ": " + text(error, "reason"));
         if (error.has("root_cause") && error.getAsJsonArray("root_cause").size() > 0) {
             JsonObject root = error.getAsJsonArray("root_cause").get(0).getAsJsonObject();
             String cause = text(root, "type") + ": " + text(root, "reason");
-            if (!cause.equals(top)) {
-                return top + " (root cause " + cause + ")";
+            if (!out.toString().equals(cause)) {
+                out.append(" (root cause ").append(cause).append(')');
             }
         }
-        return top;
+        if (error.has("phase")) {
+            out.append(" [phase ").append(text(error, "phase"));
+            java.util.Set<String> shards = new java.util.TreeSet<>();
+            if (error.has("failed_shards") && error.get("failed_shards").isJsonArray()) {
+                for (var shard : error.getAsJsonArray("failed_shards")) {
+                    JsonObject reason = shard.getAsJsonObject().has("reason") && shard.getAsJsonObject().get("reason").isJsonObject()
+                        ? shard.getAsJsonObject().getAsJsonObject("reason") : new JsonObject();
+                    shards.add(text(reason, "type") + ": " + text(reason, "reason"));
+                }
+            }
+            out.append("; shard failures ").append(shards);
+            if (error.has("caused_by") && error.get("caused_by").isJsonObject()) {
+                JsonObject cause = error.getAsJsonObject("caused_by");
+                out.append("; caused by ").append(text(cause, "type")).append(": ").append(text(cause, "reason"));
+            }
+            out.append(']');
+        }
+        return out.toString();
     }
 
     private static String text(JsonObject o, String key) {

@@ -47,9 +47,10 @@ final class UnpaddedGraph {
 
     /**
      * What a padded position costs a run of an unpadded graph, relative to a real token: only the attention's scores,
-     * softmax and context, and the embeddings, still run padded. Measured on bge-small (2026-12-04, one thread): 21
-     * titles padded to 13 tokens (1.13 padded per real token) and to 16 (1.36) both ran 0.426 ms per real token, where
-     * the padded graph ran 0.473 and 0.563; 0.1 keeps a little of the attention's cost in the cut.
+     * softmax and context, and the embeddings, still run padded. Measured on bge-small's first-token graph
+     * (UnpaddedGraphBench, 2026-12-04, one thread): 21 texts padded to 13, 16 and 24 tokens (1.13, 1.31 and 1.91
+     * padded per real token) ran 0.430, 0.428 and 0.440 ms per real token, where the padded graph ran 0.479, 0.548
+     * and 0.794; 0.1 keeps a little of the attention's cost in the cut.
      */
     static final double PADDING_COST = 0.1;
 

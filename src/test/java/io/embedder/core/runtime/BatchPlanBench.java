@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * thread, and cut by {@link BatchPlanner#plan} with {@link UnpaddedGraph#PADDING_COST} through the
  * {@link UnpaddedGraph unpadded} graph; texts per second of that thread's CPU time, rounds alternating the order.
  * Not a test: runs with {@code -Dbench=true} ({@code mvn -Pall-models test -Dtest=BatchPlanBench -Dbench=true
- * [-Dbench.texts=640] [-Dbench.rounds=5] [-Dbench.pool=32] [-Dbench.budget=256]}); writes target/bench-batch-plan.md.
+ * [-Dbench.texts=640] [-Dbench.rounds=5] [-Dbench.pool=32] [-Dbench.budget=256] [-Dbench.threads=1]}: threads at once,
+ * each on its share of the chunks, as the node's inference threads run); writes target/bench-batch-plan.md.
  */
 class BatchPlanBench {
 
@@ -54,7 +55,7 @@ class BatchPlanBench {
     private static String run(List<String> texts, int pool, int rounds, boolean abstracts) {
         LoadedModel.Limits limits = new LoadedModel.Limits(MAX_BATCH, BUDGET, 1, Long.MAX_VALUE, 1);
         var spec = ModelSpecReader.read(MODEL, TestData.modelsDir().resolve(MODEL));
-        try (LoadedModel model = LoadedModel.load(spec, limits.withUnpad(false)); LoadedModel unpadded = LoadedModel.load(spec, limits)) {
+        try (LoadedModel model = LoadedModel.load(spec, limits.withUnpad(false)); LoadedModel unpadded = LoadedModel.load(spec, limits.withUnpad(true))) {
             if (unpadded.encoder(io.embedder.core.Task.EMBED).paddingCost() == 1.0) {
                 throw new IllegalStateException("the unpadding rewrite did not apply to " + MODEL);
             }
@@ -63,45 +64,44 @@ class BatchPlanBench {
             for (String text : texts) {
                 tokenized.add(model.tokenize(model.prompt(Role.DOCUMENT), text, model.spec().maxTokens().value(), Truncation.MODEL_DEFAULT));
             }
-            ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
-            BatchBuffers buffers = new BatchBuffers();
+            int threads = Integer.getInteger("bench.threads", 1);
             Map<String, List<Double>> perCpuSecond = new LinkedHashMap<>();
             Map<String, double[]> shape = new LinkedHashMap<>();
             for (int round = -1; round < rounds; round++) {
                 for (String cut : round % 2 == 0 ? cuts : cuts.reversed()) {
-                    long before = cpu.getCurrentThreadCpuTime();
-                    long real = 0;
-                    long padded = 0;
-                    int batches = 0;
-                    for (int from = 0; from + pool <= tokenized.size(); from += pool) {
-                        List<TokenizedText> chunk = tokenized.subList(from, from + pool);
-                        int[] lengths = chunk.stream().mapToInt(TokenizedText::length).toArray();
-                        List<int[]> plan = switch (cut) {
-                            case "fullest" -> fullest(lengths);
-                            case "cheapest" -> BatchPlanner.plan(lengths, MAX_BATCH, BUDGET);
-                            default -> BatchPlanner.plan(lengths, MAX_BATCH, BUDGET, UnpaddedGraph.PADDING_COST);
-                        };
-                        for (int[] batch : plan) {
-                            List<TokenizedText> members = Arrays.stream(batch).mapToObj(chunk::get).toList();
-                            (cut.equals("unpadded") ? unpadded : model).run(members, buffers, LoadedModel.BatchObserver.NONE, io.embedder.core.Task.EMBED);
-                            int longest = Arrays.stream(batch).map(i -> lengths[i]).max().orElseThrow();
-                            real += Arrays.stream(batch).map(i -> lengths[i]).sum();
-                            padded += (long) longest * batch.length;
-                            batches++;
+                    // {CPU ns, real tokens, padded tokens, batches} of each thread, over every threads-th chunk
+                    long[][] totals = new long[threads][];
+                    List<Thread> workers = new ArrayList<>();
+                    for (int t = 0; t < threads; t++) {
+                        int self = t;
+                        workers.add(new Thread(null, () -> totals[self] = runCut(cut.equals("unpadded") ? unpadded : model, cut, tokenized, pool,
+                            self, threads), "bench-native-" + t, 16L << 20));
+                    }
+                    workers.forEach(Thread::start);
+                    for (Thread w : workers) {
+                        try {
+                            w.join();
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
                         }
                     }
-                    double seconds = (cpu.getCurrentThreadCpuTime() - before) / 1e9;
+                    long[] sum = new long[4];
+                    for (long[] t : totals) {
+                        for (int k = 0; k < 4; k++) {
+                            sum[k] += t[k];
+                        }
+                    }
                     if (round >= 0) {
                         int done = tokenized.size() / pool * pool;
-                        perCpuSecond.computeIfAbsent(cut, k -> new ArrayList<>()).add(done / seconds);
-                        shape.put(cut, new double[] {(double) padded / real, (double) done / batches});
+                        perCpuSecond.computeIfAbsent(cut, k -> new ArrayList<>()).add(done / (sum[0] / 1e9));
+                        shape.put(cut, new double[] {(double) sum[2] / sum[1], (double) done / sum[3]});
                     }
                 }
             }
             double fullest = median(perCpuSecond.get("fullest"));
             StringBuilder sb = new StringBuilder(String.format(
-                "| cut of %d CISI %s at a time (%s, budget %d, one thread) | padded ÷ real tokens | texts per batch | texts per CPU-s (rounds; median) | ÷ fullest |%n"
-                    + "| --- | --- | --- | --- | --- |%n", pool, abstracts ? "abstracts" : "titles", MODEL, BUDGET));
+                "| cut of %d CISI %s at a time (%s, budget %d, %d thread%s) | padded ÷ real tokens | texts per batch | texts per CPU-s (rounds; median) | ÷ fullest |%n"
+                    + "| --- | --- | --- | --- | --- |%n", pool, abstracts ? "abstracts" : "titles", MODEL, BUDGET, threads, threads == 1 ? "" : "s at once"));
             for (String cut : cuts) {
                 List<Double> v = perCpuSecond.get(cut);
                 sb.append(String.format("| %s | %.3f | %.1f | %s; **%.1f** | %.2f× |%n", switch (cut) {
@@ -113,6 +113,37 @@ class BatchPlanBench {
             }
             return sb.toString();
         }
+    }
+
+    /**
+     * Runs every {@code threads}-th chunk of {@code pool} texts from chunk {@code self} on, cut as {@code cut} says;
+     * returns {CPU ns of this thread, real tokens, padded tokens, batches}.
+     */
+    private static long[] runCut(LoadedModel model, String cut, List<TokenizedText> tokenized, int pool, int self, int threads) {
+        ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+        BatchBuffers buffers = new BatchBuffers();
+        long before = cpu.getCurrentThreadCpuTime();
+        long real = 0;
+        long padded = 0;
+        int batches = 0;
+        for (int from = self * pool; from + pool <= tokenized.size(); from += threads * pool) {
+            List<TokenizedText> chunk = tokenized.subList(from, from + pool);
+            int[] lengths = chunk.stream().mapToInt(TokenizedText::length).toArray();
+            List<int[]> plan = switch (cut) {
+                case "fullest" -> fullest(lengths);
+                case "cheapest" -> BatchPlanner.plan(lengths, MAX_BATCH, BUDGET);
+                default -> BatchPlanner.plan(lengths, MAX_BATCH, BUDGET, UnpaddedGraph.PADDING_COST);
+            };
+            for (int[] batch : plan) {
+                List<TokenizedText> members = Arrays.stream(batch).mapToObj(chunk::get).toList();
+                model.run(members, buffers, LoadedModel.BatchObserver.NONE, io.embedder.core.Task.EMBED);
+                int longest = Arrays.stream(batch).map(i -> lengths[i]).max().orElseThrow();
+                real += Arrays.stream(batch).map(i -> lengths[i]).sum();
+                padded += (long) longest * batch.length;
+                batches++;
+            }
+        }
+        return new long[] {cpu.getCurrentThreadCpuTime() - before, real, padded, batches};
     }
 
     /** The former cut: length order, each batch as full as the limits allow. */

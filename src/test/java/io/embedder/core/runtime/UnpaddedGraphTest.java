@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * position and zeros at padded ones, in batches of very different lengths padded on either side, for the three test
  * models; with the last layer kept padded, the first-token rewrite of it gives what the first-token graph of the file
  * gives. The graphs it must refuse (an int8 graph, an op between the attentions it does not know, a mean over another
- * axis, a graph without an attention mask) are refused with the reason; the loader runs it, and plans batches with its padding cost.
+ * axis, a graph without an attention mask) are refused with the reason; the loader runs it when asked, plans batches with
+ * its padding cost, and embeds as the padded graph does.
  */
 class UnpaddedGraphTest {
 
@@ -146,7 +147,8 @@ class UnpaddedGraphTest {
     void loaderRunsUnpaddedGraphsAndPlansWithTheirPaddingCost() throws Exception {
         TestData.assumeModel("bge-small-en-v1.5");
         TestData.assumeModel("all-MiniLM-L6-v2");
-        LoadedModel.Limits limits = new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1);
+        LoadedModel.Limits limits = new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1).withUnpad(true);
+        assertEquals(false, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1).unpad(), "off by default");
         TestData.onBigStack(() -> {
             for (String model : List.of("bge-small-en-v1.5", "all-MiniLM-L6-v2")) {
                 var spec = ModelSpecReader.read(model, TestData.modelsDir().resolve(model));
@@ -154,6 +156,15 @@ class UnpaddedGraphTest {
                     assertEquals(UnpaddedGraph.PADDING_COST, unpadded.encoder(Task.EMBED).paddingCost(), model);
                     assertEquals(1.0, padded.encoder(Task.EMBED).paddingCost(), model);
                     assertEquals(model.startsWith("bge"), unpadded.firstTokenGraph(), model);
+                    // the same embeddings, end to end (tokenizer, batches cut by each graph's padding cost, pooling)
+                    var params = new io.embedder.core.EmbedParams(TEXTS, Task.EMBED, null, null, null, Truncation.MODEL_DEFAULT);
+                    List<float[]> expected = padded.embed(params).vectors();
+                    List<float[]> actual = unpadded.embed(params).vectors();
+                    for (int t = 0; t < TEXTS.size(); t++) {
+                        for (int d = 0; d < expected.get(t).length; d++) {
+                            assertTrue(Math.abs(expected.get(t)[d] - actual.get(t)[d]) <= 1e-5f, model + ": text " + t + ", component " + d);
+                        }
+                    }
                 }
             }
         });
