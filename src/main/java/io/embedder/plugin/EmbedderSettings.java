@@ -64,7 +64,8 @@ public final class EmbedderSettings {
      * Whether each layer's token-wise work (projections, feed-forward block, LayerNorms) runs on the real tokens of a
      * batch only, not on its padding, where the graph is recognized (fp32 encoders); only the attention then pays for
      * padding, and batches of short texts are cut larger. Off by default: 11% more titles per CPU-second on one
-     * thread, but no gain measured through the scheduler with two inference threads (BENCHMARKS.md "Unpadded graph").
+     * thread, but through the scheduler with two inference threads 1.04x in two runs and 0.99x in a third
+     * (BENCHMARKS.md "Unpadded graph").
      */
     public static final Setting<Boolean> UNPAD =
         Setting.boolSetting("embedder.inference.unpad", false, Property.NodeScope);

@@ -39,14 +39,21 @@ class UnpadCoreBench {
         }
         LoadedModel.Limits defaults = LoadedModel.Limits.defaults();
         Map<String, List<double[]>> rates = new TreeMap<>();
+        Map<String, long[]> shapes = new TreeMap<>();
         try (Embedder on = new Embedder(TestData.modelsDir(), defaults.withUnpad(true), Path.of("target/djl-cache"));
              Embedder off = new Embedder(TestData.modelsDir(), defaults.withUnpad(false), Path.of("target/djl-cache"))) {
             for (int round = -1; round < rounds; round++) {
                 for (boolean unpad : round % 2 == 0 ? List.of(true, false) : List.of(false, true)) {
                     double cpu = cpuSeconds();
+                    long[] before = batches(unpad ? on : off);
                     double seconds = run(unpad ? on : off, titles, clients);
                     cpu = cpuSeconds() - cpu;
                     if (round >= 0) {
+                        long[] after = batches(unpad ? on : off);
+                        long[] sum = shapes.computeIfAbsent(unpad ? "unpadded" : "padded", k -> new long[4]);
+                        for (int i = 0; i < sum.length; i++) {
+                            sum[i] += after[i] - before[i];
+                        }
                         rates.computeIfAbsent(unpad ? "unpadded" : "padded", k -> new ArrayList<>())
                             .add(new double[] {titles.size() / seconds, titles.size() / cpu});
                     }
@@ -54,13 +61,15 @@ class UnpadCoreBench {
             }
         }
         StringBuilder report = new StringBuilder(String.format("| %d CISI " + (Boolean.getBoolean("bench.abstracts") ? "abstracts" : "titles") + ", %d clients × 32, %d inference threads (%d rounds) "
-            + "| docs/s (rounds; median) | docs per CPU-s (rounds; median) |%n| --- | --- | --- |%n", titles.size(), clients,
+            + "| docs/s (rounds; median) | docs per CPU-s (rounds; median) | texts per batch | padded ÷ real tokens |%n| --- | --- | --- | --- | --- |%n", titles.size(), clients,
             defaults.inferenceThreads(), rounds));
         for (String graph : List.of("padded", "unpadded")) {
             List<double[]> r = rates.get(graph);
-            report.append(String.format("| %s graph | %s; **%.1f** | %s; **%.1f** |%n", graph, cells(r, 0), median(r, 0), cells(r, 1), median(r, 1)));
+            long[] b = shapes.get(graph);
+            report.append(String.format("| %s graph | %s; **%.1f** | %s; **%.1f** | %.1f | %.3f |%n", graph, cells(r, 0), median(r, 0), cells(r, 1),
+                median(r, 1), (double) b[1] / b[0], (double) b[3] / b[2]));
         }
-        report.append(String.format("| unpadded ÷ padded | %.3f× | %.3f× |%n", median(rates.get("unpadded"), 0) / median(rates.get("padded"), 0),
+        report.append(String.format("| unpadded ÷ padded | %.3f× | %.3f× | | |%n", median(rates.get("unpadded"), 0) / median(rates.get("padded"), 0),
             median(rates.get("unpadded"), 1) / median(rates.get("padded"), 1)));
         System.out.println(report);
         Files.createDirectories(Path.of("target"));
@@ -85,6 +94,19 @@ class UnpadCoreBench {
             t.join();
         }
         return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** {batches, texts, tokens, padded tokens} the embedder ran so far. */
+    private static long[] batches(Embedder embedder) {
+        long[] sum = new long[4];
+        for (io.embedder.core.stats.ModelStats s : embedder.stats()) {
+            io.embedder.core.stats.ModelStats.Traffic t = s.traffic();
+            long[] one = {t.batches(), t.texts(), t.tokens(), t.paddedTokens()};
+            for (int i = 0; i < sum.length; i++) {
+                sum[i] += one[i];
+            }
+        }
+        return sum;
     }
 
     private static double cpuSeconds() {
