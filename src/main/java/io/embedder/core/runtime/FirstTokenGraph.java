@@ -101,28 +101,22 @@ public final class FirstTokenGraph {
     private static final class Rewriter {
         private final OnnxGraph graph;
         private final LastLayer.Plan plan;
-        private final Set<String> names = new HashSet<>();
+        private final GraphIndex.Names names;
 
         Rewriter(OnnxGraph graph, LastLayer.Plan plan) {
             this.graph = graph;
             this.plan = plan;
-            for (Node n : graph.nodes()) {
-                names.addAll(n.outputs());
-                names.addAll(n.inputs());
-                names.add(n.name());
-            }
-            names.addAll(graph.initializers().keySet());
-            graph.inputs().forEach(v -> names.add(v.name()));
+            this.names = new GraphIndex.Names(graph);
         }
 
         /** A node of the rewritten graph: its inputs and outputs, and its encoding. */
         private record Out(List<String> inputs, List<String> outputs, ByteBuffer encoded) {}
 
         Rewritten write(Path weightsFile) {
-            String firstIndex = unique("first_token/index_1d");
+            String firstIndex = names.unique("first_token/index_1d");
             Map<String, String> sliced = new HashMap<>();
             for (String t : plan.tokenInputs()) {
-                sliced.put(t, unique("first_token/" + t));
+                sliced.put(t, names.unique("first_token/" + t));
             }
             List<Out> nodes = new ArrayList<>();
             boolean indexWritten = false;
@@ -143,8 +137,8 @@ public final class FirstTokenGraph {
                     }
                 }
             }
-            String output = unique(OUTPUT);
-            String scalarIndex = unique("first_token/index_0d");
+            String output = names.unique(OUTPUT);
+            String scalarIndex = names.unique("first_token/index_0d");
             nodes.add(constant(scalarIndex, false));
             nodes.add(gather(plan.output(), scalarIndex, output));
             List<ByteBuffer> kept = new ArrayList<>();
@@ -186,15 +180,6 @@ public final class FirstTokenGraph {
             return seen;
         }
 
-        private String unique(String base) {
-            String name = base;
-            for (int k = 1; names.contains(name); k++) {
-                name = base + "_" + k;
-            }
-            names.add(name);
-            return name;
-        }
-
         /** A Constant node giving int64 0: as a one-element vector ({@code vector}) or a scalar. */
         private Out constant(String output, boolean vector) {
             return new Out(List.of(), List.of(output), GraphNodes.int64(output, new long[] {0}, vector));
@@ -202,7 +187,7 @@ public final class FirstTokenGraph {
 
         /** {@code output = Gather(data, index, axis=1)}. */
         private Out gather(String data, String index, String output) {
-            return new Out(List.of(data, index), List.of(output), GraphNodes.gather(data, index, output, unique(output + "/Gather"), 1));
+            return new Out(List.of(data, index), List.of(output), GraphNodes.gather(data, index, output, names.unique(output + "/Gather"), 1));
         }
 
         /** The new output's ValueInfoProto: float, {@code [batch, dim]} from the original's first and last dimensions. */

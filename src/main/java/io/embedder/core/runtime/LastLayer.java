@@ -3,10 +3,8 @@ package io.embedder.core.runtime;
 import io.embedder.core.runtime.OnnxGraph.Node;
 import io.embedder.core.runtime.OnnxGraph.Tensor;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -63,44 +61,14 @@ final class LastLayer {
 
     private final OnnxGraph graph;
     private final String output;
-    private final Map<String, Node> producer = new HashMap<>();
-    private final Map<String, List<Node>> consumers = new HashMap<>();
-    private final Set<String> graphInputs = new HashSet<>();
-    private final Map<String, Tensor> constants = new HashMap<>();
-    private final Set<String> constantDerived = new HashSet<>();
+    private final GraphIndex index;
 
     private boolean approximate;
 
     private LastLayer(OnnxGraph graph, String output) {
         this.graph = graph;
         this.output = output;
-        for (Node n : graph.nodes()) {
-            for (String o : n.outputs()) {
-                producer.put(o, n);
-            }
-            for (String i : n.inputs()) {
-                if (!i.isEmpty()) {
-                    consumers.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
-                }
-            }
-            if (n.opType().equals("Constant") && n.isDefaultDomain()) {
-                n.attribute("value").flatMap(OnnxGraph.Attribute::t).ifPresent(t -> constants.put(n.outputs().get(0), t));
-            }
-        }
-        constants.putAll(graph.initializers());
-        for (OnnxGraph.ValueInfo v : graph.inputs()) {
-            if (!graph.initializers().containsKey(v.name())) {
-                graphInputs.add(v.name());
-            }
-        }
-        // tensors that depend on no graph input: constants and what is computed from constants only
-        constantDerived.addAll(constants.keySet());
-        for (Node n : graph.nodes()) {
-            boolean fromConstants = n.inputs().stream().allMatch(i -> i.isEmpty() || constantDerived.contains(i));
-            if (fromConstants) {
-                constantDerived.addAll(n.outputs());
-            }
-        }
+        this.index = new GraphIndex(graph);
     }
 
     /** Analyses {@code graph} for graph output {@code output}. */
@@ -109,7 +77,7 @@ final class LastLayer {
     }
 
     private Plan plan() throws NotApplicable {
-        if (graph.outputs().stream().noneMatch(v -> v.name().equals(output)) || !producer.containsKey(output)) {
+        if (graph.outputs().stream().noneMatch(v -> v.name().equals(output)) || index.producer(output) == null) {
             throw new NotApplicable("the graph has no computed output [" + output + "]");
         }
         Optional<long[]> shape = graph.outputShape(output);
@@ -119,26 +87,26 @@ final class LastLayer {
         if (graph.outputElemType(output) != 1) {
             throw new NotApplicable("output [" + output + "] is not float");
         }
-        BitSet needed = ancestors(List.of(output));
-        Node softmax = last(needed, n -> n.opType().equals("Softmax"));
+        BitSet needed = index.ancestors(List.of(output));
+        Node softmax = index.last(needed, n -> n.opType().equals("Softmax"));
         if (softmax == null) {
             throw new NotApplicable("no Softmax computes output [" + output + "]: not an attention layer");
         }
-        List<Node> readers = consumers.getOrDefault(softmax.outputs().get(0), List.of());
+        List<Node> readers = index.consumers(softmax.outputs().get(0));
         if (readers.size() != 1 || !readers.get(0).opType().equals("MatMul") || !readers.get(0).input(0).equals(softmax.outputs().get(0))) {
             throw new NotApplicable("the last " + softmax + " does not feed exactly one MatMul (the attention's values)");
         }
         Node valuesMatMul = readers.get(0);
-        BitSet scoreAncestors = ancestors(List.of(softmax.input(0)));
-        Node scoresMatMul = last(scoreAncestors, n -> n.opType().equals("MatMul") && !constantDerived.contains(n.input(0))
-            && !constantDerived.contains(n.input(1)));
+        BitSet scoreAncestors = index.ancestors(List.of(softmax.input(0)));
+        Node scoresMatMul = index.last(scoreAncestors, n -> n.opType().equals("MatMul") && !index.constantDerived(n.input(0))
+            && !index.constantDerived(n.input(1)));
         if (scoresMatMul == null) {
             throw new NotApplicable("no MatMul of two computed tensors before the last " + softmax + " (the attention scores)");
         }
         String keys = scoresMatMul.input(1);
         String values = valuesMatMul.input(1);
-        BitSet keySide = ancestors(List.of(keys));
-        BitSet valueSide = ancestors(List.of(values));
+        BitSet keySide = index.ancestors(List.of(keys));
+        BitSet valueSide = index.ancestors(List.of(values));
         BitSet fullSide = (BitSet) keySide.clone();
         fullSide.or(valueSide);
         BitSet querySide = (BitSet) needed.clone();
@@ -146,7 +114,7 @@ final class LastLayer {
 
         BitSet common = (BitSet) keySide.clone();
         common.and(valueSide);
-        Node layerInputNode = last(common, n -> n.outputs().stream().noneMatch(constantDerived::contains));
+        Node layerInputNode = index.last(common, n -> n.outputs().stream().noneMatch(index::constantDerived));
         if (layerInputNode == null) {
             throw new NotApplicable("the keys and values of the last attention share no computed input");
         }
@@ -161,7 +129,7 @@ final class LastLayer {
         } else {
             throw new NotApplicable("the last attention's input comes from " + layerInputNode + ", which has several outputs");
         }
-        Set<String> fromLayerInput = descendants(tokenInputs);
+        Set<String> fromLayerInput = index.descendants(tokenInputs);
         int softmaxes = check(querySide, tokenInputs, quantParams, fromLayerInput, keys, scoresMatMul, values, valuesMatMul);
         if (softmaxes != 1) {
             throw new NotApplicable(softmaxes + " Softmax nodes after the last attention's input: not one attention layer");
@@ -186,8 +154,8 @@ final class LastLayer {
             }
             for (int k = 0; k < n.inputs().size(); k++) {
                 String in = n.input(k);
-                boolean outside = !in.isEmpty() && (producer.get(in) == null || !querySide.get(producer.get(in).index()));
-                if (!outside || tokenInputs.contains(in) || constantDerived.contains(in) || quantParams.contains(in)) {
+                boolean outside = !in.isEmpty() && (index.producer(in) == null || !querySide.get(index.producer(in).index()));
+                if (!outside || tokenInputs.contains(in) || index.constantDerived(in) || quantParams.contains(in)) {
                     continue;
                 }
                 if (in.equals(keys) || in.equals(values)) {
@@ -233,7 +201,7 @@ final class LastLayer {
                 approximate = true;
             } else {
                 for (String extra : n.outputs().subList(1, n.outputs().size())) {
-                    if (consumers.containsKey(extra)) {
+                    if (!index.consumers(extra).isEmpty()) {
                         throw new NotApplicable(n + " has a second output in use");
                     }
                 }
@@ -271,7 +239,7 @@ final class LastLayer {
             case "MatMul" -> {
                 require(t, n, "its first input is not the token tensor");
                 String b = n.input(1);
-                boolean projection = constants.containsKey(b) && constants.get(b).rank() == 2;
+                boolean projection = index.constant(b) != null && index.constant(b).rank() == 2;
                 boolean attention = (n == scoresMatMul && b.equals(keys)) || (n == valuesMatMul && b.equals(values));
                 if (!projection && !attention) {
                     throw new NotApplicable(n + " multiplies by [" + b + "], neither a weight matrix nor the attention's keys or values");
@@ -280,7 +248,7 @@ final class LastLayer {
             }
             case "MatMulInteger" -> {
                 require(t, n, "its first input is not the token tensor");
-                if (!constants.containsKey(n.input(1)) || constants.get(n.input(1)).rank() != 2 || tokens.containsKey(n.input(2))) {
+                if (index.constant(n.input(1)) == null || index.constant(n.input(1)).rank() != 2 || tokens.containsKey(n.input(2))) {
                     throw new NotApplicable(n + " is not a projection by a quantized weight matrix");
                 }
                 return rowsKept(n, t);
@@ -293,7 +261,7 @@ final class LastLayer {
                 if (n.attribute("keepdims").flatMap(OnnxGraph.Attribute::i).orElse(1L) != 1L) {
                     throw new NotApplicable(n + " drops the reduced axes");
                 }
-                List<Long> axes = graph.opsetVersion() >= 18 ? constantInts(n.input(1)) : n.attribute("axes").map(OnnxGraph.Attribute::ints)
+                List<Long> axes = graph.opsetVersion() >= 18 ? index.ints(n.input(1)) : n.attribute("axes").map(OnnxGraph.Attribute::ints)
                     .orElse(List.of());
                 if (axes == null || axes.isEmpty()) {
                     throw new NotApplicable(n + " reduces over all axes");
@@ -350,7 +318,7 @@ final class LastLayer {
 
     /** A non-token input of an element-wise op must not add axes, nor have more than one element along the token axis. */
     private void checkBroadcast(Node n, String in, TokenState t) throws NotApplicable {
-        Tensor c = constants.get(in);
+        Tensor c = index.constant(in);
         if (in.isEmpty() || c == null) {
             return;
         }
@@ -372,7 +340,7 @@ final class LastLayer {
             throw new NotApplicable(reshape + " has allowzero");
         }
         String data = reshape.input(0);
-        List<Long> fixed = constantInts(reshape.input(1));
+        List<Long> fixed = index.ints(reshape.input(1));
         if (fixed != null) {
             for (int k = 0; k <= t.axis(); k++) {
                 if (k >= fixed.size() || fixed.get(k) != 0) {
@@ -381,13 +349,13 @@ final class LastLayer {
             }
             return fixed.size();
         }
-        Node concat = producer.get(reshape.input(1));
+        Node concat = index.producer(reshape.input(1));
         if (concat == null || !concat.opType().equals("Concat") || concat.attribute("axis").flatMap(OnnxGraph.Attribute::i).orElse(-1L) != 0) {
             throw new NotApplicable(reshape + " takes a shape not built by a Concat");
         }
         for (int k = 0; k < concat.inputs().size(); k++) {
             String piece = concat.input(k);
-            List<Long> c = constantInts(piece);
+            List<Long> c = index.ints(piece);
             if (c != null) {
                 if (c.size() != 1 || (k <= t.axis() && c.get(0) != 0)) {
                     throw new NotApplicable(reshape + " has shape piece " + k + " = " + c);
@@ -403,92 +371,35 @@ final class LastLayer {
 
     /** Whether {@code piece} is {@code Unsqueeze(Gather(Shape(data), axis), [0])}. */
     private boolean isOwnDimension(String piece, String data, int axis) {
-        Node unsqueeze = producer.get(piece);
+        Node unsqueeze = index.producer(piece);
         if (!isScalarUnsqueezed(piece)) {
             return false;
         }
-        Node gather = producer.get(unsqueeze.input(0));
+        Node gather = index.producer(unsqueeze.input(0));
         if (gather == null || !gather.opType().equals("Gather") || gather.attribute("axis").flatMap(OnnxGraph.Attribute::i).orElse(0L) != 0) {
             return false;
         }
-        List<Long> index = constantInts(gather.input(1));
-        Tensor indexTensor = constants.get(gather.input(1));
-        Node shape = producer.get(gather.input(0));
-        return index != null && index.size() == 1 && index.get(0) == axis && indexTensor.rank() == 0 && shape != null
+        List<Long> at = index.ints(gather.input(1));
+        Tensor atTensor = index.constant(gather.input(1));
+        Node shape = index.producer(gather.input(0));
+        return at != null && at.size() == 1 && at.get(0) == axis && atTensor.rank() == 0 && shape != null
             && shape.opType().equals("Shape") && shape.input(0).equals(data) && shape.attributes().isEmpty();
     }
 
     /** Whether {@code piece} is an Unsqueeze of a scalar along axis 0: a one-element vector. */
     private boolean isScalarUnsqueezed(String piece) {
-        Node unsqueeze = producer.get(piece);
+        Node unsqueeze = index.producer(piece);
         if (unsqueeze == null || !unsqueeze.opType().equals("Unsqueeze")) {
             return false;
         }
-        List<Long> axes = graph.opsetVersion() >= 13 ? constantInts(unsqueeze.input(1))
+        List<Long> axes = graph.opsetVersion() >= 13 ? index.ints(unsqueeze.input(1))
             : unsqueeze.attribute("axes").map(OnnxGraph.Attribute::ints).orElse(null);
-        Node gather = producer.get(unsqueeze.input(0));
-        List<Long> index = gather != null && gather.opType().equals("Gather") ? constantInts(gather.input(1)) : null;
-        return axes != null && axes.equals(List.of(0L)) && index != null && constants.get(gather.input(1)).rank() == 0;
-    }
-
-    /** The values of a small constant integer tensor, or null when {@code name} is not one. */
-    private List<Long> constantInts(String name) {
-        Tensor c = constants.get(name);
-        if (c == null || c.ints() == null) {
-            return null;
-        }
-        List<Long> out = new ArrayList<>();
-        for (long v : c.ints()) {
-            out.add(v);
-        }
-        return out;
+        Node gather = index.producer(unsqueeze.input(0));
+        List<Long> at = gather != null && gather.opType().equals("Gather") ? index.ints(gather.input(1)) : null;
+        return axes != null && axes.equals(List.of(0L)) && at != null && index.constant(gather.input(1)).rank() == 0;
     }
 
     private static long normalize(long axis, int rank) {
         return axis < 0 ? axis + rank : axis;
-    }
-
-    /** The node with the largest index in {@code set} that {@code test} accepts, or null. */
-    private Node last(BitSet set, java.util.function.Predicate<Node> test) {
-        for (int i = set.length() - 1; i >= 0; i = set.previousSetBit(i - 1)) {
-            if (test.test(graph.nodes().get(i))) {
-                return graph.nodes().get(i);
-            }
-        }
-        return null;
-    }
-
-    /** Indices of the nodes that {@code tensors} need. */
-    private BitSet ancestors(List<String> tensors) {
-        BitSet seen = new BitSet(graph.nodes().size());
-        Deque<String> todo = new ArrayDeque<>(tensors);
-        while (!todo.isEmpty()) {
-            Node p = producer.get(todo.pop());
-            if (p != null && !seen.get(p.index())) {
-                seen.set(p.index());
-                for (String in : p.inputs()) {
-                    if (!in.isEmpty()) {
-                        todo.push(in);
-                    }
-                }
-            }
-        }
-        return seen;
-    }
-
-    /** Tensors computed from {@code tensors}, them included. */
-    private Set<String> descendants(Set<String> tensors) {
-        Set<String> seen = new HashSet<>(tensors);
-        Deque<String> todo = new ArrayDeque<>(tensors);
-        while (!todo.isEmpty()) {
-            for (Node c : consumers.getOrDefault(todo.pop(), List.of())) {
-                for (String o : c.outputs()) {
-                    if (seen.add(o)) {
-                        todo.push(o);
-                    }
-                }
-            }
-        }
-        return seen;
     }
 }

@@ -121,47 +121,21 @@ final class UnpaddedGraph {
     private static final class Rewriter {
         private final OnnxGraph graph;
         private final String output;
-        private final Map<String, Node> producer = new HashMap<>();
-        private final Map<String, List<Node>> consumers = new HashMap<>();
-        private final Map<String, Tensor> constants = new HashMap<>();
-        private final Set<String> constantDerived = new HashSet<>();
-        private final Set<String> names = new HashSet<>();
+        private final GraphIndex index;
+        private final GraphIndex.Names names;
 
         Rewriter(OnnxGraph graph, String output) {
             this.graph = graph;
             this.output = output;
-            for (Node n : graph.nodes()) {
-                for (String o : n.outputs()) {
-                    producer.put(o, n);
-                }
-                for (String i : n.inputs()) {
-                    if (!i.isEmpty()) {
-                        consumers.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
-                    }
-                }
-                if (n.opType().equals("Constant") && n.isDefaultDomain()) {
-                    n.attribute("value").flatMap(OnnxGraph.Attribute::t).ifPresent(t -> constants.put(n.outputs().get(0), t));
-                }
-                names.addAll(n.outputs());
-                names.addAll(n.inputs());
-                names.add(n.name());
-            }
-            constants.putAll(graph.initializers());
-            names.addAll(graph.initializers().keySet());
-            graph.inputs().forEach(v -> names.add(v.name()));
-            constantDerived.addAll(constants.keySet());
-            for (Node n : graph.nodes()) {
-                if (n.inputs().stream().allMatch(i -> i.isEmpty() || constantDerived.contains(i))) {
-                    constantDerived.addAll(n.outputs());
-                }
-            }
+            this.index = new GraphIndex(graph);
+            this.names = new GraphIndex.Names(graph);
         }
 
         Rewritten rewrite(boolean keepLastLayer, String weightsFile) throws Refused {
             if (graph.opsetVersion() < 11) {
                 throw new Refused("opset " + graph.opsetVersion() + " has no CumSum (11 or later needed)");
             }
-            if (graph.outputs().stream().noneMatch(v -> v.name().equals(output)) || !producer.containsKey(output)) {
+            if (graph.outputs().stream().noneMatch(v -> v.name().equals(output)) || index.producer(output) == null) {
                 throw new Refused("the graph has no computed output [" + output + "]");
             }
             if (graph.outputElemType(output) != 1) {
@@ -170,7 +144,7 @@ final class UnpaddedGraph {
             if (graph.inputs().stream().noneMatch(v -> v.name().equals(OnnxEncoder.ATTENTION_MASK))) {
                 throw new Refused("the graph has no input [" + OnnxEncoder.ATTENTION_MASK + "]");
             }
-            BitSet needed = ancestors(List.of(output));
+            BitSet needed = index.ancestors(List.of(output));
             List<Layer> layers = new ArrayList<>();
             int hidden = -1;
             for (int i = needed.nextSetBit(0); i >= 0; i = needed.nextSetBit(i + 1)) {
@@ -199,8 +173,8 @@ final class UnpaddedGraph {
             }
             // the token-wise nodes: from the first layer input to the end, but the attentions; of each attention, the
             // projections of its input (the query, key and value MatMuls and their biases) are token-wise too
-            BitSet tokenWise = ancestors(List.of(end));
-            tokenWise.and(descendantNodes(layers.get(0).input()));
+            BitSet tokenWise = index.ancestors(List.of(end));
+            tokenWise.and(index.descendantNodes(layers.get(0).input()));
             BitSet attentions = new BitSet();
             for (int l = 0; l < unpadded; l++) {
                 Layer layer = layers.get(l);
@@ -221,20 +195,20 @@ final class UnpaddedGraph {
 
         /** The layer whose attention {@code softmax} is. */
         private Layer layer(Node softmax) throws Refused {
-            List<Node> readers = consumers.getOrDefault(softmax.outputs().get(0), List.of());
+            List<Node> readers = index.consumers(softmax.outputs().get(0));
             if (readers.size() != 1 || !readers.get(0).opType().equals("MatMul") || !readers.get(0).input(0).equals(softmax.outputs().get(0))) {
                 throw new Refused(softmax + " does not feed exactly one MatMul (the attention's values)");
             }
             Node valuesMatMul = readers.get(0);
-            BitSet scoreAncestors = ancestors(List.of(softmax.input(0)));
-            Node scoresMatMul = last(scoreAncestors, n -> n.opType().equals("MatMul") && !constantDerived.contains(n.input(0))
-                && !constantDerived.contains(n.input(1)));
+            BitSet scoreAncestors = index.ancestors(List.of(softmax.input(0)));
+            Node scoresMatMul = index.last(scoreAncestors, n -> n.opType().equals("MatMul") && !index.constantDerived(n.input(0))
+                && !index.constantDerived(n.input(1)));
             if (scoresMatMul == null) {
                 throw new Refused("no MatMul of two computed tensors before " + softmax + " (the attention scores)");
             }
-            BitSet common = ancestors(List.of(scoresMatMul.input(1)));
-            common.and(ancestors(List.of(valuesMatMul.input(1))));
-            Node inputNode = last(common, n -> n.outputs().stream().noneMatch(constantDerived::contains));
+            BitSet common = index.ancestors(List.of(scoresMatMul.input(1)));
+            common.and(index.ancestors(List.of(valuesMatMul.input(1))));
+            Node inputNode = index.last(common, n -> n.outputs().stream().noneMatch(index::constantDerived));
             if (inputNode == null || inputNode.outputs().size() != 1) {
                 throw new Refused("the keys and values of " + softmax + " share no single computed input");
             }
@@ -243,7 +217,7 @@ final class UnpaddedGraph {
             Deque<String> todo = new ArrayDeque<>(valuesMatMul.outputs());
             Set<String> seen = new HashSet<>();
             while (!todo.isEmpty()) {
-                for (Node c : consumers.getOrDefault(todo.pop(), List.of())) {
+                for (Node c : index.consumers(todo.pop())) {
                     if (c.opType().equals("MatMul") && isWeight(c.input(1))) {
                         if (projection == null || c.index() < projection.index()) {
                             projection = c;
@@ -257,39 +231,39 @@ final class UnpaddedGraph {
                 throw new Refused("no MatMul by a weight matrix after " + valuesMatMul + " (the attention's output projection)");
             }
             String context = projection.input(0);
-            BitSet attention = ancestors(List.of(context));
-            attention.and(descendantNodes(input));
+            BitSet attention = index.ancestors(List.of(context));
+            attention.and(index.descendantNodes(input));
             return new Layer(input, context, attention);
         }
 
         /** The rows of the weight that projects the layer's context: the hidden size. */
         private int hiddenSize(Layer layer) throws Refused {
-            for (Node c : consumers.getOrDefault(layer.context(), List.of())) {
+            for (Node c : index.consumers(layer.context())) {
                 if (c.opType().equals("MatMul") && isWeight(c.input(1))) {
-                    return Math.toIntExact(constants.get(c.input(1)).dims().get(0));
+                    return Math.toIntExact(index.constant(c.input(1)).dims().get(0));
                 }
             }
             throw new Refused("no projection of [" + layer.context() + "]");
         }
 
         private boolean isWeight(String name) {
-            Tensor t = constants.get(name);
+            Tensor t = index.constant(name);
             return t != null && t.rank() == 2 && t.dataType() == 1;
         }
 
         private Rewritten write(List<Layer> layers, int unpadded, BitSet tokenWise, BitSet attentions, String end, int hidden,
                                 String weightsFile) throws Refused {
-            String realIndex = unique("unpadded/real_index");
-            String anyIndex = unique("unpadded/padded_index");
-            String zeroIndex = unique("unpadded/padded_index_zeros");
-            String shape3 = unique("unpadded/shape");
-            String rows = unique("unpadded/rows_shape");
+            String realIndex = names.unique("unpadded/real_index");
+            String anyIndex = names.unique("unpadded/padded_index");
+            String zeroIndex = names.unique("unpadded/padded_index_zeros");
+            String shape3 = names.unique("unpadded/shape");
+            String rows = names.unique("unpadded/rows_shape");
             String first = layers.get(0).input();
             // padded tensors read token-wise: gathered to [tokens, dim] once, right after they are computed
             Map<String, String> unpaddedOf = new HashMap<>();
-            unpaddedOf.put(first, unique("unpadded/" + first));
+            unpaddedOf.put(first, names.unique("unpadded/" + first));
             for (int l = 0; l < unpadded; l++) {
-                unpaddedOf.put(layers.get(l).context(), unique("unpadded/" + layers.get(l).context()));
+                unpaddedOf.put(layers.get(l).context(), names.unique("unpadded/" + layers.get(l).context()));
             }
             // the token-wise tensors, [tokens, dim] in the rewritten graph (but the end, given back padded)
             Set<String> changed = new HashSet<>();
@@ -307,11 +281,11 @@ final class UnpaddedGraph {
             for (int i = attentions.nextSetBit(0); i >= 0; i = attentions.nextSetBit(i + 1)) {
                 for (String in : graph.nodes().get(i).inputs()) {
                     if (changed.contains(in)) {
-                        paddedOf.computeIfAbsent(in, t -> unique("padded/" + t));
+                        paddedOf.computeIfAbsent(in, t -> names.unique("padded/" + t));
                     }
                 }
             }
-            String endUnpadded = unique("unpadded/" + end);
+            String endUnpadded = names.unique("unpadded/" + end);
             List<ByteBuffer> nodes = new ArrayList<>();
             for (Node n : graph.nodes()) {
                 List<String> inputs = new ArrayList<>(n.inputs());
@@ -338,28 +312,28 @@ final class UnpaddedGraph {
                         indices(nodes, first, realIndex, anyIndex, zeroIndex, shape3, rows, hidden);
                     }
                     if (unpaddedOf.containsKey(o)) {
-                        String flat = unique("unpadded/flat_" + o);
-                        nodes.add(GraphNodes.node("Reshape", List.of(o, rows), flat, unique(flat)));
-                        nodes.add(GraphNodes.gather(flat, realIndex, unpaddedOf.get(o), unique(unpaddedOf.get(o)), 0));
+                        String flat = names.unique("unpadded/flat_" + o);
+                        nodes.add(GraphNodes.node("Reshape", List.of(o, rows), flat, names.unique(flat)));
+                        nodes.add(GraphNodes.gather(flat, realIndex, unpaddedOf.get(o), names.unique(unpaddedOf.get(o)), 0));
                     }
                     if (paddedOf.containsKey(o)) {
-                        String gathered = unique("padded/rows_" + o);
-                        nodes.add(GraphNodes.gather(o, anyIndex, gathered, unique(gathered), 0));
-                        nodes.add(GraphNodes.node("Reshape", List.of(gathered, shape3), paddedOf.get(o), unique(paddedOf.get(o))));
+                        String gathered = names.unique("padded/rows_" + o);
+                        nodes.add(GraphNodes.gather(o, anyIndex, gathered, names.unique(gathered), 0));
+                        nodes.add(GraphNodes.node("Reshape", List.of(gathered, shape3), paddedOf.get(o), names.unique(paddedOf.get(o))));
                     }
                     if (o.equals(end)) {
-                        String zeros = unique("unpadded/zero_row");
+                        String zeros = names.unique("unpadded/zero_row");
                         nodes.add(GraphNodes.floatZeros(zeros, 1, hidden));
-                        String withZeros = unique("unpadded/with_zero_row");
-                        nodes.add(GraphNodes.concat(List.of(endUnpadded, zeros), withZeros, unique(withZeros), 0));
-                        String gathered = unique("padded/rows_" + end);
-                        nodes.add(GraphNodes.gather(withZeros, zeroIndex, gathered, unique(gathered), 0));
-                        nodes.add(GraphNodes.node("Reshape", List.of(gathered, shape3), end, unique(end + "/Reshape")));
+                        String withZeros = names.unique("unpadded/with_zero_row");
+                        nodes.add(GraphNodes.concat(List.of(endUnpadded, zeros), withZeros, names.unique(withZeros), 0));
+                        String gathered = names.unique("padded/rows_" + end);
+                        nodes.add(GraphNodes.gather(withZeros, zeroIndex, gathered, names.unique(gathered), 0));
+                        nodes.add(GraphNodes.node("Reshape", List.of(gathered, shape3), end, names.unique(end + "/Reshape")));
                     }
                 }
             }
             byte[] model = graph.write(nodes, graph.outputs().stream().map(v -> v.field().value()).toList(),
-                t -> changed.contains(t) || paddedOf.containsKey(t), weightsFile);
+                changed::contains, weightsFile);
             return new Rewritten(model, layers.size(), unpadded);
         }
 
@@ -370,30 +344,30 @@ final class UnpaddedGraph {
          * row there gives zeros); {@code shape} the padded {@code [batch, seq, dim]}, {@code rows} {@code [-1, dim]}.
          */
         private void indices(List<ByteBuffer> nodes, String padded, String real, String any, String zero, String shape, String rows, int hidden) {
-            String flatMask = unique("unpadded/mask_flat");
-            String minusOne = unique("unpadded/minus_one");
+            String flatMask = names.unique("unpadded/mask_flat");
+            String minusOne = names.unique("unpadded/minus_one");
             nodes.add(GraphNodes.int64(minusOne, new long[] {-1}, true));
-            nodes.add(GraphNodes.node("Reshape", List.of(OnnxEncoder.ATTENTION_MASK, minusOne), flatMask, unique(flatMask)));
-            String nonZero = unique("unpadded/non_zero");
-            nodes.add(GraphNodes.node("NonZero", List.of(flatMask), nonZero, unique(nonZero)));
-            nodes.add(GraphNodes.node("Reshape", List.of(nonZero, minusOne), real, unique(real)));
-            String axis = unique("unpadded/axis_0");
+            nodes.add(GraphNodes.node("Reshape", List.of(OnnxEncoder.ATTENTION_MASK, minusOne), flatMask, names.unique(flatMask)));
+            String nonZero = names.unique("unpadded/non_zero");
+            nodes.add(GraphNodes.node("NonZero", List.of(flatMask), nonZero, names.unique(nonZero)));
+            nodes.add(GraphNodes.node("Reshape", List.of(nonZero, minusOne), real, names.unique(real)));
+            String axis = names.unique("unpadded/axis_0");
             nodes.add(GraphNodes.int64(axis, new long[] {0}, false));
-            String count = unique("unpadded/cumulative");
-            nodes.add(GraphNodes.node("CumSum", List.of(flatMask, axis), count, unique(count)));
-            String one = unique("unpadded/one");
+            String count = names.unique("unpadded/cumulative");
+            nodes.add(GraphNodes.node("CumSum", List.of(flatMask, axis), count, names.unique(count)));
+            String one = names.unique("unpadded/one");
             nodes.add(GraphNodes.int64(one, new long[] {1}, false));
-            String position = unique("unpadded/position");
-            nodes.add(GraphNodes.node("Sub", List.of(count, one), position, unique(position)));
-            String isReal = unique("unpadded/is_real");
-            nodes.add(GraphNodes.cast(flatMask, isReal, unique(isReal), GraphNodes.BOOL));
-            String zeroScalar = unique("unpadded/zero");
+            String position = names.unique("unpadded/position");
+            nodes.add(GraphNodes.node("Sub", List.of(count, one), position, names.unique(position)));
+            String isReal = names.unique("unpadded/is_real");
+            nodes.add(GraphNodes.cast(flatMask, isReal, names.unique(isReal), GraphNodes.BOOL));
+            String zeroScalar = names.unique("unpadded/zero");
             nodes.add(GraphNodes.int64(zeroScalar, new long[] {0}, false));
-            nodes.add(GraphNodes.node("Where", List.of(isReal, position, zeroScalar), any, unique(any)));
-            String tokens = unique("unpadded/tokens");
-            nodes.add(GraphNodes.node("Shape", List.of(real), tokens, unique(tokens)));
-            nodes.add(GraphNodes.node("Where", List.of(isReal, position, tokens), zero, unique(zero)));
-            nodes.add(GraphNodes.node("Shape", List.of(padded), shape, unique(shape)));
+            nodes.add(GraphNodes.node("Where", List.of(isReal, position, zeroScalar), any, names.unique(any)));
+            String tokens = names.unique("unpadded/tokens");
+            nodes.add(GraphNodes.node("Shape", List.of(real), tokens, names.unique(tokens)));
+            nodes.add(GraphNodes.node("Where", List.of(isReal, position, tokens), zero, names.unique(zero)));
+            nodes.add(GraphNodes.node("Shape", List.of(padded), shape, names.unique(shape)));
             nodes.add(GraphNodes.int64(rows, new long[] {-1, hidden}, true));
         }
 
@@ -419,7 +393,7 @@ final class UnpaddedGraph {
                     return tokenTensors.contains(n.input(0)) && isWeight(n.input(1)) ? null : n + " is not a projection of the tokens by a weight matrix";
                 }
                 case "ReduceMean" -> {
-                    List<Long> axes = graph.opsetVersion() >= 18 ? ints(n.input(1)) : n.attribute("axes").map(OnnxGraph.Attribute::ints).orElse(null);
+                    List<Long> axes = graph.opsetVersion() >= 18 ? index.ints(n.input(1)) : n.attribute("axes").map(OnnxGraph.Attribute::ints).orElse(null);
                     boolean lastAxis = tokenTensors.contains(n.input(0)) && axes != null && axes.equals(List.of(-1L))
                         && n.attribute("keepdims").flatMap(OnnxGraph.Attribute::i).orElse(1L) == 1L;
                     return lastAxis ? null : n + " is not a mean over the last axis, kept";
@@ -443,73 +417,8 @@ final class UnpaddedGraph {
         }
 
         private boolean isSmallConstant(String in) {
-            Tensor t = constants.get(in);
+            Tensor t = index.constant(in);
             return t != null && t.rank() <= 1;
-        }
-
-        private List<Long> ints(String name) {
-            Tensor t = constants.get(name);
-            if (t == null || t.ints() == null) {
-                return null;
-            }
-            List<Long> out = new ArrayList<>();
-            for (long v : t.ints()) {
-                out.add(v);
-            }
-            return out;
-        }
-
-        private String unique(String base) {
-            String name = base;
-            for (int k = 1; names.contains(name); k++) {
-                name = base + "_" + k;
-            }
-            names.add(name);
-            return name;
-        }
-
-        private Node last(BitSet set, java.util.function.Predicate<Node> test) {
-            for (int i = set.length() - 1; i >= 0; i = set.previousSetBit(i - 1)) {
-                if (test.test(graph.nodes().get(i))) {
-                    return graph.nodes().get(i);
-                }
-            }
-            return null;
-        }
-
-        private BitSet ancestors(List<String> tensors) {
-            BitSet seen = new BitSet(graph.nodes().size());
-            Deque<String> todo = new ArrayDeque<>(tensors);
-            while (!todo.isEmpty()) {
-                Node p = producer.get(todo.pop());
-                if (p != null && !seen.get(p.index())) {
-                    seen.set(p.index());
-                    for (String in : p.inputs()) {
-                        if (!in.isEmpty()) {
-                            todo.push(in);
-                        }
-                    }
-                }
-            }
-            return seen;
-        }
-
-        /** Nodes that read {@code tensor} or what is computed from it. */
-        private BitSet descendantNodes(String tensor) {
-            BitSet seen = new BitSet(graph.nodes().size());
-            Set<String> tensors = new HashSet<>(List.of(tensor));
-            Deque<String> todo = new ArrayDeque<>(tensors);
-            while (!todo.isEmpty()) {
-                for (Node c : consumers.getOrDefault(todo.pop(), List.of())) {
-                    seen.set(c.index());
-                    for (String o : c.outputs()) {
-                        if (tensors.add(o)) {
-                            todo.push(o);
-                        }
-                    }
-                }
-            }
-            return seen;
         }
     }
 }
