@@ -21,7 +21,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * -Dbench.clients} threads (2) in calls of 32, through an embedder with {@code embedder.inference.unpad} on and one
  * with it off (each with the node's default limits: as many inference threads as cores), rounds alternating which
  * goes first; documents per second and per CPU-second of this JVM. Not a test: {@code mvn -Pall-models test
- * -Dtest=UnpadCoreBench -Dbench=true [-Dbench.rounds=5] [-Dbench.passes=2] [-Dbench.abstracts=true]}; writes target/bench-unpad-core.md.
+ * -Dtest=UnpadCoreBench -Dbench=true [-Dbench.rounds=5] [-Dbench.passes=2] [-Dbench.abstracts=true]}, and limits other than
+ * the defaults with {@code -Dbench.intra} (ONNX Runtime threads per batch), {@code -Dbench.inference} (batches at once),
+ * {@code -Dbench.budget} (token budget); writes target/bench-unpad-core.md.
  */
 class UnpadCoreBench {
 
@@ -37,7 +39,11 @@ class UnpadCoreBench {
         for (int p = 0; p < Integer.getInteger("bench.passes", 2); p++) {
             titles.addAll(texts(Boolean.getBoolean("bench.abstracts") ? ".W" : ".T"));
         }
-        LoadedModel.Limits defaults = LoadedModel.Limits.defaults();
+        LoadedModel.Limits d = LoadedModel.Limits.defaults();
+        int intra = Integer.getInteger("bench.intra", d.intraOpThreads());
+        LoadedModel.Limits defaults = new LoadedModel.Limits(d.maxBatchSize(), Integer.getInteger("bench.budget", d.tokenBudget()), intra,
+            d.maxModelBytes(), Integer.getInteger("bench.inference", LoadedModel.Limits.defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), intra)),
+            d.queryThreads(), d.maxWaitMicros(), d.pruneLastLayer(), d.unpad(), d.fuseGelu());
         Map<String, List<double[]>> rates = new TreeMap<>();
         Map<String, long[]> shapes = new TreeMap<>();
         try (Embedder on = new Embedder(TestData.modelsDir(), defaults.withUnpad(true), Path.of("target/djl-cache"));

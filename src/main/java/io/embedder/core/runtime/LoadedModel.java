@@ -32,10 +32,11 @@ public final class LoadedModel implements AutoCloseable {
      * ({@code inferenceThreads}), how many more threads run only query-role work ({@code queryThreads}), and how long
      * a document-role batch that is not full may wait for more texts ({@code maxWaitMicros}), whether a CLS-pooled
      * model's dense embeddings may run its {@link FirstTokenGraph first-token graph} ({@code pruneLastLayer}), and
-     * whether the layers' token-wise work may run on the real tokens only ({@code unpad}, {@link UnpaddedGraph}).
+     * whether the layers' token-wise work may run on the real tokens only ({@code unpad}, {@link UnpaddedGraph}), and
+     * whether each GELU of the graphs runs as one fused operator ({@code fuseGelu}, {@link GeluFusion}).
      */
     public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
-                         int queryThreads, long maxWaitMicros, boolean pruneLastLayer, boolean unpad) {
+                         int queryThreads, long maxWaitMicros, boolean pruneLastLayer, boolean unpad, boolean fuseGelu) {
 
         public static final int DEFAULT_MAX_BATCH_SIZE = 32;
         public static final int DEFAULT_TOKEN_BUDGET = 256;
@@ -50,26 +51,33 @@ public final class LoadedModel implements AutoCloseable {
             }
         }
 
-        /** With the last layer pruned where it can be, and graphs as they come (not unpadded). */
+        /** With the last layer pruned where it can be, graphs not unpadded, GELUs fused. */
         public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
                       int queryThreads, long maxWaitMicros) {
-            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, true, false);
+            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, true, false, true);
         }
 
-        /** With the default query threads and wait, the last layer pruned where it can be, graphs not unpadded. */
+        /** With the default query threads and wait, the last layer pruned where it can be, graphs not unpadded, GELUs fused. */
         public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads) {
             this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS);
         }
 
         /** These limits with {@code pruneLastLayer} set as given. */
         public Limits withPruneLastLayer(boolean prune) {
-            return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, prune, unpad);
+            return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, prune, unpad,
+                fuseGelu);
         }
 
         /** These limits with {@code unpad} set as given. */
         public Limits withUnpad(boolean unpadGraphs) {
             return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros,
-                pruneLastLayer, unpadGraphs);
+                pruneLastLayer, unpadGraphs, fuseGelu);
+        }
+
+        /** These limits with {@code fuseGelu} set as given. */
+        public Limits withFuseGelu(boolean fuse) {
+            return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros,
+                pruneLastLayer, unpad, fuse);
         }
 
         /**
@@ -83,7 +91,7 @@ public final class LoadedModel implements AutoCloseable {
         /** The defaults for this machine (one ONNX thread per batch, as many batches at once as cores). */
         public static Limits defaults() {
             return new Limits(DEFAULT_MAX_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, 1, DEFAULT_MAX_MODEL_BYTES,
-                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true, false);
+                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true, false, true);
         }
     }
 

@@ -8,7 +8,9 @@ import org.apache.logging.log4j.Logger;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**
@@ -16,7 +18,8 @@ import java.util.List;
  * embedded: the graph's size against the memory limits, its output dimension against the declared one, the
  * tokenizer's largest id against the graph's vocabulary, a ColBERT model's projections against the graph's output.
  * Chooses the graph dense embeddings run: the {@link FirstTokenGraph first-token graph} of a CLS model when it applies
- * and runs, else the full graph; either {@link UnpaddedGraph unpadded} when that applies and runs. Every failure
+ * and runs, else the full graph; either {@link UnpaddedGraph unpadded} when that applies and runs, and either with its
+ * GELUs {@link GeluFusion fused} when that applies and runs. Every failure
  * closes what was opened and names the model.
  */
 final class ModelLoader {
@@ -75,7 +78,30 @@ final class ModelLoader {
                     ((UnpaddedGraph.NotApplicable) outcome).reason());
             }
         }
+        if (limits.fuseGelu()) {
+            byte[] fused = fusedGelus(spec);
+            OnnxEncoder onnx = fused == null ? null : trialRun(spec, limits, tokenizer, fused, spec.outputName(), rank, 1.0, "graph with fused GELUs");
+            if (onnx != null) {
+                return onnx;
+            }
+        }
         return OnnxEncoder.load(spec.name(), spec.onnxFile(), spec.outputName(), rank, limits.intraOpThreads());
+    }
+
+    /** The model's graph with its GELUs fused, its weights left in the file; null (logged) when none is recognized. */
+    private static byte[] fusedGelus(ModelSpec spec) {
+        try (FileChannel channel = FileChannel.open(spec.onnxFile(), StandardOpenOption.READ)) {
+            GeluFusion.Fused f = GeluFusion.rewrite(channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size()),
+                spec.onnxFile().getFileName().toString());
+            if (f.fused() == 0) {
+                LOG.info("model [{}]: no GELU of its graph is fused: none has the shape the fusion knows", spec.name());
+                return null;
+            }
+            return f.model();
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.warn("model [{}]: GELUs not fused: cannot rewrite [{}]: {}", spec.name(), spec.onnxFile().getFileName(), e.toString());
+            return null;
+        }
     }
 
     /** The graph's output dimension, which a declared one must equal; a dynamic one must be declared. */
@@ -111,11 +137,26 @@ final class ModelLoader {
     }
 
     /**
-     * A session of the rewritten graph {@code model}, once it has run {@link LoadedModel#WARM_UP_TEXTS}; null (logged)
-     * when ONNX Runtime refuses or fails it: the caller falls back to a graph closer to the file's.
+     * A session of the rewritten graph {@code model} (its GELUs {@link GeluFusion fused} when {@code limits} say so and
+     * that graph runs, else as it is), once it has run {@link LoadedModel#WARM_UP_TEXTS}; null (logged) when ONNX
+     * Runtime refuses or fails it: the caller falls back to a graph closer to the file's.
      */
     private static OnnxEncoder trial(ModelSpec spec, LoadedModel.Limits limits, TextTokenizer tokenizer, byte[] model, String output,
                                      int rank, double paddingCost, String what) {
+        if (limits.fuseGelu()) {
+            GeluFusion.Fused fused = GeluFusion.rewrite(ByteBuffer.wrap(model), null);
+            OnnxEncoder onnx = fused.fused() == 0 ? null
+                : trialRun(spec, limits, tokenizer, fused.model(), output, rank, paddingCost, what + " with fused GELUs");
+            if (onnx != null) {
+                return onnx;
+            }
+        }
+        return trialRun(spec, limits, tokenizer, model, output, rank, paddingCost, what);
+    }
+
+    /** {@link #trial} of {@code model} as it is. */
+    private static OnnxEncoder trialRun(ModelSpec spec, LoadedModel.Limits limits, TextTokenizer tokenizer, byte[] model, String output,
+                                        int rank, double paddingCost, String what) {
         OnnxEncoder onnx;
         try {
             onnx = OnnxEncoder.load(spec.name(), spec.onnxFile(), model, output, rank, limits.intraOpThreads(), paddingCost);

@@ -40,6 +40,45 @@ final class GraphEdits {
             .bytesField(OnnxGraph.MODEL_OPSET_IMPORT, opset).toByteArray());
     }
 
+    /**
+     * {@code y = x · half · (1 + erf(x / √2))} over {@code x [batch, seq, 4]}, as PyTorch exports GELU (with {@code half}
+     * ½): Div, Erf, Add, Mul, Mul, their constants Constant nodes; with {@code erfReadTwice} the Erf's output is a second
+     * graph output too.
+     */
+    static ByteBuffer geluModel(float half, boolean erfReadTwice) {
+        ProtoWire.Writer graph = new ProtoWire.Writer();
+        graph.bytesField(OnnxGraph.GRAPH_NODE, floatConstant("sqrt2", (float) Math.sqrt(2)));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Div", "x", "sqrt2", "d"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, new ProtoWire.Writer().stringField(OnnxGraph.NODE_INPUT, "d").stringField(OnnxGraph.NODE_OUTPUT, "e")
+            .stringField(OnnxGraph.NODE_NAME, "Erf").stringField(OnnxGraph.NODE_OP_TYPE, "Erf").toByteArray());
+        graph.bytesField(OnnxGraph.GRAPH_NODE, floatConstant("one", 1f));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Add", "e", "one", "a"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Mul", "x", "a", "m"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, floatConstant("half", half));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Mul", "m", "half", "y"));
+        graph.stringField(2, "gelu").bytesField(OnnxGraph.GRAPH_INPUT, valueInfo("x")).bytesField(OnnxGraph.GRAPH_OUTPUT, valueInfo("y"));
+        if (erfReadTwice) {
+            graph.bytesField(OnnxGraph.GRAPH_OUTPUT, valueInfo("e"));
+        }
+        byte[] opset = new ProtoWire.Writer().stringField(OnnxGraph.OPSET_DOMAIN, "").varintField(OnnxGraph.OPSET_VERSION, 11).toByteArray();
+        return ByteBuffer.wrap(new ProtoWire.Writer().varintField(1, 7).bytesField(OnnxGraph.MODEL_GRAPH, graph.toByteArray())
+            .bytesField(OnnxGraph.MODEL_OPSET_IMPORT, opset).toByteArray());
+    }
+
+    private static byte[] binary(String op, String a, String b, String out) {
+        return new ProtoWire.Writer().stringField(OnnxGraph.NODE_INPUT, a).stringField(OnnxGraph.NODE_INPUT, b).stringField(OnnxGraph.NODE_OUTPUT, out)
+            .stringField(OnnxGraph.NODE_NAME, op + "_" + out).stringField(OnnxGraph.NODE_OP_TYPE, op).toByteArray();
+    }
+
+    private static byte[] floatConstant(String out, float value) {
+        byte[] raw = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(value).array();
+        byte[] tensor = new ProtoWire.Writer().varintField(OnnxGraph.TENSOR_DATA_TYPE, 1).bytesField(OnnxGraph.TENSOR_RAW_DATA, raw).toByteArray();
+        byte[] attribute = new ProtoWire.Writer().stringField(OnnxGraph.ATTR_NAME, "value").bytesField(OnnxGraph.ATTR_T, tensor)
+            .varintField(OnnxGraph.ATTR_TYPE, OnnxGraph.ATTR_TYPE_TENSOR).toByteArray();
+        return new ProtoWire.Writer().stringField(OnnxGraph.NODE_OUTPUT, out).stringField(OnnxGraph.NODE_NAME, "Constant_" + out)
+            .stringField(OnnxGraph.NODE_OP_TYPE, "Constant").bytesField(OnnxGraph.NODE_ATTRIBUTE, attribute).toByteArray();
+    }
+
     private static byte[] valueInfo(String name) {
         ProtoWire.Writer shape = new ProtoWire.Writer();
         shape.bytesField(OnnxGraph.SHAPE_DIM, new ProtoWire.Writer().stringField(2, "batch").toByteArray());

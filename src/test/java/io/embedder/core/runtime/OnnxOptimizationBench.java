@@ -33,6 +33,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  *   <li>{@link #sessionOptions}: beside the embedder's own settings (basic level), flushing denormals to zero, no
  *       memory pattern, no CPU arena, on bge-small-en-v1.5 ({@code -Dtest=OnnxOptimizationBench#sessionOptions});
  *       writes target/bench-session-options.md.</li>
+ *   <li>{@link #fusions}: basic and extended level, and the extended level less some of its fusions (ONNX Runtime's
+ *       {@code optimization.disable_specified_optimizers}), on {@code -Dbench.model} (bge-small-en-v1.5); writes
+ *       target/bench-fusions.md.</li>
  * </ul>
  */
 class OnnxOptimizationBench {
@@ -95,6 +98,36 @@ class OnnxOptimizationBench {
             report.append(String.format("| %d × %d | %s |%n", shapes[s][0], shapes[s][1], cells(medians[s])));
         }
         write("target/bench-session-options.md", report.toString());
+    }
+
+    @Test
+    void fusions() throws Exception {
+        assumeTrue(Boolean.getBoolean("bench"), "a benchmark: run with -Dbench=true");
+        Map<String, Variant> variants = new LinkedHashMap<>();
+        variants.put("basic", o -> o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.BASIC_OPT));
+        variants.put("extended", o -> o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT));
+        String[][] off = {
+            {"LayerNormFusion", "SkipLayerNormFusion", "SimplifiedLayerNormFusion", "EmbedLayerNormFusion"},
+            {"BiasGeluFusion", "GeluFusion", "FastGeluFusion"},
+            {"AttentionFusion"},
+            {"LayerNormFusion", "SkipLayerNormFusion", "SimplifiedLayerNormFusion", "EmbedLayerNormFusion", "AttentionFusion"},
+        };
+        for (String[] names : off) {
+            variants.put("extended − " + String.join(", ", names), o -> {
+                o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
+                o.addConfigEntry("optimization.disable_specified_optimizers", String.join(";", names));
+            });
+        }
+        int[][] shapes = {{7, 13}, {14, 16}, {1, 160}};
+        String model = System.getProperty("bench.model", "bge-small-en-v1.5");
+        Path onnx = TestData.modelsDir().resolve(model).resolve("model.onnx");
+        double[][] medians = onBigStack(() -> medianCpuMillis(onnx, variants, shapes));
+        StringBuilder report = new StringBuilder("| " + model + ", batch × tokens | " + String.join(" | ", variants.keySet().stream()
+            .map(v -> v + ", ms CPU").toList()) + " |\n| --- |" + " --- |".repeat(variants.size()) + "\n");
+        for (int s = 0; s < shapes.length; s++) {
+            report.append(String.format("| %d × %d | %s |%n", shapes[s][0], shapes[s][1], cells(medians[s])));
+        }
+        write("target/bench-fusions.md", report.toString());
     }
 
     /** Median CPU ms per run, [shape][variant], of one session per variant on {@code onnx}. Needs a big stack. */

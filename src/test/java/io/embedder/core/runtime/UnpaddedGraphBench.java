@@ -70,7 +70,7 @@ class UnpaddedGraphBench {
     }
 
     /** A right-padded mask: the first text fills {@code seq}, the others {@code typical} ± 3 tokens (all when 0). */
-    private static long[] mask(int batch, int seq, int typical) {
+    static long[] mask(int batch, int seq, int typical) {
         Random random = new Random(1);
         long[] mask = new long[batch * seq];
         for (int b = 0; b < batch; b++) {
@@ -81,7 +81,7 @@ class UnpaddedGraphBench {
     }
 
     /** Median CPU ms per run of each session on the same inputs, sessions alternating their order. */
-    private static double[] medians(OrtSession[] sessions, int batch, int seq, long[] mask, int runs) throws OrtException {
+    static double[] medians(OrtSession[] sessions, int batch, int seq, long[] mask, int runs) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long[] ids = new long[batch * seq];
         Random random = new Random(2);
@@ -119,7 +119,7 @@ class UnpaddedGraphBench {
         }
     }
 
-    private static OrtSession session(byte[] model, Path onnx) throws OrtException {
+    static OrtSession session(byte[] model, Path onnx) throws OrtException {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(1);
             options.setInterOpNumThreads(1);
