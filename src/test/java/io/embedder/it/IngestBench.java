@@ -72,6 +72,8 @@ class IngestBench {
     private final Map<String, Integer> corpusDocs = new LinkedHashMap<>();
     /** CPU seconds per document by kind of thread ({@link ThreadCpu}) in the last run of each phase, of the process doing the work. */
     private final Map<String, Map<String, Double>> threadCpu = new LinkedHashMap<>();
+    /** Per phase of the last round: cores the node, this JVM (the bulk clients, or the core) and the rest used, and cores idle. */
+    private final Map<String, double[]> machineUse = new LinkedHashMap<>();
     /** False during the warm-up rounds: nothing is recorded. */
     private boolean timed;
     /** Batches of the last run of each phase, from the stats API's counters summed over models: [batches, texts, tokens, padded tokens]. */
@@ -205,10 +207,18 @@ class IngestBench {
             double cpu = nodeCpuSeconds();
             long[] before = nodeBatches();
             Map<String, Double> threadsBefore = ThreadCpu.read(pid);
+            double[] machine = ThreadCpu.machine();
+            double jvm = jvmCpuSeconds();
             double seconds = BulkIngest.run(index, texts, bulk, clients);
             cpu = nodeCpuSeconds() - cpu;
+            jvm = jvmCpuSeconds() - jvm;
+            double[] machineAfter = ThreadCpu.machine();
             Map<String, Double> threads = ThreadCpu.minus(ThreadCpu.read(pid), threadsBefore);
             double[] searched = searches == null ? new double[0] : searches.stop();
+            if (timed && machine != null && machineAfter != null) {
+                double busy = machineAfter[0] - machine[0];
+                machineUse.put(phase, new double[] {cpu / seconds, jvm / seconds, (busy - cpu - jvm) / seconds, (machineAfter[1] - machine[1]) / seconds});
+            }
             if (timed) {
                 batchShapes.put(phase, minus(nodeBatches(), before));
                 recordThreads(phase, threads, texts.size());
@@ -261,8 +271,16 @@ class IngestBench {
         double cpu = jvmCpuSeconds();
         long[] before = coreBatches(core);
         Map<String, Double> threadsBefore = ThreadCpu.read("self");
+        double node = nodeCpuSeconds();
+        double[] machine = ThreadCpu.machine();
         double seconds = core(core, model, texts, Truncation.MODEL_DEFAULT);
         cpu = jvmCpuSeconds() - cpu;
+        node = nodeCpuSeconds() - node;
+        double[] machineAfter = ThreadCpu.machine();
+        if (timed && machine != null && machineAfter != null) {
+            double busy = machineAfter[0] - machine[0];
+            machineUse.put(phase, new double[] {node / seconds, cpu / seconds, (busy - cpu - node) / seconds, (machineAfter[1] - machine[1]) / seconds});
+        }
         if (timed) {
             batchShapes.put(phase, minus(coreBatches(core), before));
             recordThreads(phase, ThreadCpu.minus(ThreadCpu.read("self"), threadsBefore), texts.size());
@@ -416,6 +434,13 @@ class IngestBench {
             threadCpu.forEach((phase, kinds) -> t.add(String.format(Locale.ROOT, "| %s | %s | %.2f |", phase,
                 String.join(" | ", kinds.values().stream().map(v -> String.format(Locale.ROOT, "%.2f", 1000 * v)).toList()),
                 1000 * kinds.values().stream().mapToDouble(Double::doubleValue).sum())));
+            t.add("");
+        }
+        if (!machineUse.isEmpty()) {
+            t.add("| the machine's cores during each phase, last round (/proc/stat) | node | this JVM (bulk clients; the core's threads) | rest | idle |");
+            t.add("| --- | --- | --- | --- | --- |");
+            machineUse.forEach((phase, cores) -> t.add(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %.2f |", phase, cores[0], cores[1],
+                cores[2], cores[3])));
             t.add("");
         }
         for (String c : corpusDocs.keySet()) {

@@ -49,6 +49,24 @@ final class ThreadCpu {
         return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
     }
 
+    /**
+     * The machine's CPU seconds so far, {busy, idle} summed over its cores, from the first line of {@code /proc/stat}
+     * (idle counts iowait too); null when it cannot be read.
+     */
+    static double[] machine() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long total = 0;
+            for (int i = 1; i < Math.min(f.length, 9); i++) { // user nice system idle iowait irq softirq steal
+                total += Long.parseLong(f[i]);
+            }
+            long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+            return new double[] {(total - idle) / 100.0, idle / 100.0};
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** {@code after - before} per kind. */
     static Map<String, Double> minus(Map<String, Double> after, Map<String, Double> before) {
         Map<String, Double> d = new LinkedHashMap<>();
