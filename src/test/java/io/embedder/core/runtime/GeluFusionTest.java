@@ -15,12 +15,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -28,7 +26,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The GELU fusion: on a hand-built GELU its one node computes the hand-computed values; a chain that is not exactly
@@ -90,9 +87,10 @@ class GeluFusionTest {
         try (TextTokenizer tokenizer = TextTokenizer.load(model, onnx.resolveSibling("tokenizer.json"))) {
             List<TokenizedText> tokens = TEXTS.stream().map(t -> tokenizer.encode(t, 512, Truncation.MODEL_DEFAULT)).toList();
             TestData.onBigStack(() -> {
-                try (OrtSession original = session(Files.readAllBytes(onnx), onnx); OrtSession rewritten = session(fused.model(), onnx)) {
-                    float[][][] expected = states(original, tokens);
-                    float[][][] actual = states(rewritten, tokens);
+                try (OrtSession original = UnpaddedGraphTest.session(Files.readAllBytes(onnx), onnx);
+                     OrtSession rewritten = UnpaddedGraphTest.session(fused.model(), onnx)) {
+                    float[][][] expected = (float[][][]) UnpaddedGraphTest.run(original, tokens, false, OUTPUT);
+                    float[][][] actual = (float[][][]) UnpaddedGraphTest.run(rewritten, tokens, false, OUTPUT);
                     float max = 0;
                     for (int b = 0; b < expected.length; b++) {
                         for (int s = 0; s < tokens.get(b).length(); s++) { // the real positions (padding's states are no one's)
@@ -145,34 +143,6 @@ class GeluFusionTest {
                 System.arraycopy(y[0][s], 0, flat, s * 4, 4);
             }
             return flat;
-        }
-    }
-
-    private static OrtSession session(byte[] model, Path onnx) throws OrtException {
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(1);
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.BASIC_OPT);
-            options.addConfigEntry("session.model_external_initializers_file_folder_path", onnx.toAbsolutePath().getParent().toString());
-            return OrtEnvironment.getEnvironment().createSession(model, options);
-        }
-    }
-
-    private static float[][][] states(OrtSession session, List<TokenizedText> texts) throws OrtException {
-        int seq = texts.stream().mapToInt(TokenizedText::length).max().orElseThrow();
-        BatchBuffers buffers = new BatchBuffers();
-        buffers.fill(texts, seq, false, 1);
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        long[] shape = {texts.size(), seq};
-        Map<String, OnnxTensor> inputs = new HashMap<>();
-        inputs.put(OnnxEncoder.INPUT_IDS, OnnxTensor.createTensor(env, buffers.ids(), shape));
-        inputs.put(OnnxEncoder.ATTENTION_MASK, OnnxTensor.createTensor(env, buffers.mask(), shape));
-        if (session.getInputNames().contains(OnnxEncoder.TOKEN_TYPE_IDS)) {
-            inputs.put(OnnxEncoder.TOKEN_TYPE_IDS, OnnxTensor.createTensor(env, buffers.types(), shape));
-        }
-        try (OrtSession.Result result = session.run(inputs)) {
-            return (float[][][]) result.get(OUTPUT).orElseThrow().getValue();
-        } finally {
-            inputs.values().forEach(OnnxTensor::close);
         }
     }
 }

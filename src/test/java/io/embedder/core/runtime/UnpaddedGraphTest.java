@@ -170,7 +170,8 @@ class UnpaddedGraphTest {
         });
     }
 
-    private static OrtSession session(byte[] model, Path onnx) throws OrtException {
+    /** A session of {@code model} as the embedder opens one (basic level, one thread), its external data beside {@code onnx}. */
+    static OrtSession session(byte[] model, Path onnx) throws OrtException {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(1);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.BASIC_OPT);
@@ -180,7 +181,7 @@ class UnpaddedGraphTest {
     }
 
     /** {@code output} of the padded batch of {@code texts}. */
-    private static Object run(OrtSession session, List<TokenizedText> texts, boolean leftPadding, String output) throws OrtException {
+    static Object run(OrtSession session, List<TokenizedText> texts, boolean leftPadding, String output) throws OrtException {
         int seq = texts.stream().mapToInt(TokenizedText::length).max().orElseThrow();
         BatchBuffers buffers = new BatchBuffers();
         buffers.fill(texts, seq, leftPadding, 1);
