@@ -82,6 +82,7 @@ final class ModelLoader {
             byte[] fused = fusedGelus(spec);
             OnnxEncoder onnx = fused == null ? null : trialRun(spec, limits, tokenizer, fused, spec.outputName(), rank, 1.0, "graph with fused GELUs");
             if (onnx != null) {
+                LOG.info("model [{}]: the full graph runs its GELUs fused", spec.name());
                 return onnx;
             }
         }
@@ -148,6 +149,7 @@ final class ModelLoader {
             OnnxEncoder onnx = fused.fused() == 0 ? null
                 : trialRun(spec, limits, tokenizer, fused.model(), output, rank, paddingCost, what + " with fused GELUs");
             if (onnx != null) {
+                LOG.info("model [{}]: the {} runs {} GELUs fused", spec.name(), what, fused.fused());
                 return onnx;
             }
         }
