@@ -24,13 +24,15 @@ import java.util.Set;
  * one-element tensors) of Constant nodes, {@code √2} within 1e-6 and exactly {@code 1} and {@code ½}. Any other shape
  * of GELU (the tanh approximation, another order of the products) is left as it is. ONNX Runtime fuses the same chain
  * at its extended optimization level, but that level also fuses the LayerNorms into its LayerNormalization kernel,
- * which runs slower than the plain operators it replaces (BENCHMARKS.md "ONNX Runtime optimization level").
+ * which runs slower than the plain operators it replaces (BENCHMARKS.md "Fused GELU").
  */
 final class GeluFusion {
 
     /** The operator domain of ONNX Runtime's contrib operators, where {@code Gelu} is (version 1). */
     static final String CONTRIB_DOMAIN = "com.microsoft";
     private static final float SQRT_2 = (float) Math.sqrt(2);
+    /** TensorProto.float_data. */
+    private static final int TENSOR_FLOAT_DATA = 4;
 
     private GeluFusion() {}
 
@@ -61,7 +63,7 @@ final class GeluFusion {
             if (!erf.opType().equals("Erf") || !erf.isDefaultDomain()) {
                 continue;
             }
-            List<Node> chain = chain(graph, index, erf);
+            List<Node> chain = chain(index, erf);
             if (chain.isEmpty() || chain.subList(0, chain.size() - 1).stream().anyMatch(n -> graphOutputs.contains(n.outputs().get(0)))) {
                 continue;
             }
@@ -103,7 +105,7 @@ final class GeluFusion {
      * The nodes {@code Div, Erf, Add, Mul, Mul} of the GELU around {@code erf}, or an empty list when {@code erf} is not
      * in one (see the class comment).
      */
-    private static List<Node> chain(OnnxGraph graph, GraphIndex index, Node erf) {
+    private static List<Node> chain(GraphIndex index, Node erf) {
         Node div = index.producer(erf.input(0));
         if (div == null || !div.opType().equals("Div") || !div.isDefaultDomain() || index.consumers(div.outputs().get(0)).size() != 1
             || !near(constant(index, div.input(1)), SQRT_2, 1e-6f)) {
@@ -171,15 +173,11 @@ final class GeluFusion {
                 bytes = f.value();
             }
         }
-        if (dataType != FLOAT || elements != 1 || bytes == null || bytes.remaining() != Float.BYTES) {
+        if (dataType != GraphNodes.FLOAT || elements != 1 || bytes == null || bytes.remaining() != Float.BYTES) {
             return Optional.empty();
         }
         return Optional.of(bytes.order(ByteOrder.LITTLE_ENDIAN).getFloat(0));
     }
-
-    private static final int FLOAT = 1;
-    /** TensorProto.float_data. */
-    private static final int TENSOR_FLOAT_DATA = 4;
 
     private static ByteBuffer gelu(String input, String output, String name) {
         return ByteBuffer.wrap(new ProtoWire.Writer().stringField(OnnxGraph.NODE_INPUT, input).stringField(OnnxGraph.NODE_OUTPUT, output)

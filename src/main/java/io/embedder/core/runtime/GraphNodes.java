@@ -12,7 +12,8 @@ final class GraphNodes {
 
     /** ONNX TensorProto data type of booleans. */
     static final int BOOL = 9;
-    private static final int FLOAT = 1;
+    /** ONNX TensorProto data type of 32-bit floats. */
+    static final int FLOAT = 1;
 
     private GraphNodes() {}
 
