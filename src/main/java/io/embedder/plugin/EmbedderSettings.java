@@ -78,13 +78,21 @@ public final class EmbedderSettings {
     public static final Setting<Boolean> FUSE_GELU =
         Setting.boolSetting("embedder.inference.fuse_gelu", true, Property.NodeScope);
 
+    /**
+     * Whether each residual Add and the LayerNorm after it (ten element-wise and reduction nodes as PyTorch exports
+     * them, and the projection's bias Add) run as ONNX Runtime's one-pass {@code SkipLayerNormalization} operator: the
+     * same function (BENCHMARKS.md "Fused LayerNorm"). Off: the graph's own nodes.
+     */
+    public static final Setting<Boolean> FUSE_LAYER_NORM =
+        Setting.boolSetting("embedder.inference.fuse_layer_norm", true, Property.NodeScope);
+
     /** Models loaded and warmed up when the node starts, so that their first request does not wait for a load. */
     public static final Setting<List<String>> PRELOAD_MODELS =
         Setting.listSetting("embedder.preload_models", List.of(), s -> s, Property.NodeScope);
 
     public static List<Setting<?>> all() {
         return List.of(DEFAULT_MODEL, INTRA_OP_THREADS, INFERENCE_THREADS, QUERY_THREADS, MAX_BATCH_SIZE, TOKEN_BUDGET, MAX_WAIT,
-            MODEL_MAX_SIZE, PRUNE_LAST_LAYER, UNPAD, FUSE_GELU, PRELOAD_MODELS);
+            MODEL_MAX_SIZE, PRUNE_LAST_LAYER, UNPAD, FUSE_GELU, FUSE_LAYER_NORM, PRELOAD_MODELS);
     }
 
     /** The embedder's limits from the node settings. */
@@ -92,6 +100,6 @@ public final class EmbedderSettings {
         return new LoadedModel.Limits(MAX_BATCH_SIZE.get(settings), TOKEN_BUDGET.get(settings), INTRA_OP_THREADS.get(settings),
             MODEL_MAX_SIZE.get(settings).getBytes(), INFERENCE_THREADS.get(settings), QUERY_THREADS.get(settings),
             MAX_WAIT.get(settings).micros(), PRUNE_LAST_LAYER.get(settings), UNPAD.get(settings),
-            FUSE_GELU.get(settings));
+            FUSE_GELU.get(settings), FUSE_LAYER_NORM.get(settings));
     }
 }

@@ -2,7 +2,10 @@ package io.embedder.core.runtime;
 
 import io.embedder.core.runtime.OnnxGraph.Node;
 import io.embedder.core.runtime.OnnxGraph.Tensor;
+import io.embedder.core.runtime.ProtoWire.Field;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -11,6 +14,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Predicate;
 
@@ -19,6 +23,9 @@ import java.util.function.Predicate;
  * constants (Constant nodes' values and initializers), the tensors computed from constants only; and walks over them.
  */
 final class GraphIndex {
+
+    /** TensorProto.float_data. */
+    private static final int TENSOR_FLOAT_DATA = 4;
 
     private final OnnxGraph graph;
     private final Map<String, Node> producer = new HashMap<>();
@@ -82,6 +89,59 @@ final class GraphIndex {
             out.add(v);
         }
         return out;
+    }
+
+    /** The one node reading {@code tensor}, when it is a binary {@code op} of the default domain with one output; else null. */
+    Node onlyReader(String tensor, String op) {
+        return onlyReader(tensor, op, 2);
+    }
+
+    /** The one node reading {@code tensor}, when it is an {@code op} of the default domain with that many inputs and one output. */
+    Node onlyReader(String tensor, String op, int inputs) {
+        List<Node> readers = consumers(tensor);
+        if (readers.size() != 1) {
+            return null;
+        }
+        Node n = readers.get(0);
+        return n.opType().equals(op) && n.isDefaultDomain() && n.inputs().size() == inputs && n.outputs().size() == 1 ? n : null;
+    }
+
+    /** The input of binary node {@code n} that is not {@code one} (null when both are, or neither). */
+    static String otherInput(Node n, String one) {
+        if (n.input(0).equals(one)) {
+            return n.input(1).equals(one) ? null : n.input(1);
+        }
+        return n.input(1).equals(one) ? n.input(0) : null;
+    }
+
+    /** The value of {@code tensor} when a Constant node makes it a float scalar or one-element float tensor. */
+    Optional<Float> floatScalar(String tensor) {
+        Node c = tensor == null ? null : producer(tensor);
+        if (c == null || !c.opType().equals("Constant") || !c.isDefaultDomain()) {
+            return Optional.empty();
+        }
+        Optional<Field> t = c.attribute("value").flatMap(a -> a.fields().stream()
+            .filter(f -> f.number() == OnnxGraph.ATTR_T && f.wireType() == ProtoWire.LEN).findFirst());
+        if (t.isEmpty()) {
+            return Optional.empty();
+        }
+        int dataType = -1;
+        long elements = 1;
+        ByteBuffer bytes = null;
+        for (Field f : ProtoWire.fields(t.get().value())) {
+            if (f.number() == OnnxGraph.TENSOR_DATA_TYPE && f.wireType() == ProtoWire.VARINT) {
+                dataType = (int) f.varint();
+            } else if (f.number() == OnnxGraph.TENSOR_DIMS && f.wireType() == ProtoWire.VARINT) {
+                elements *= f.varint();
+            } else if ((f.number() == OnnxGraph.TENSOR_RAW_DATA || f.number() == TENSOR_FLOAT_DATA)
+                && (f.wireType() == ProtoWire.LEN || f.wireType() == ProtoWire.FIXED32)) {
+                bytes = f.value();
+            }
+        }
+        if (dataType != GraphNodes.FLOAT || elements != 1 || bytes == null || bytes.remaining() != Float.BYTES) {
+            return Optional.empty();
+        }
+        return Optional.of(bytes.order(ByteOrder.LITTLE_ENDIAN).getFloat(0));
     }
 
     /** The node with the largest index in {@code set} that {@code test} accepts, or null. */

@@ -33,10 +33,12 @@ public final class LoadedModel implements AutoCloseable {
      * a document-role batch that is not full may wait for more texts ({@code maxWaitMicros}), whether a CLS-pooled
      * model's dense embeddings may run its {@link FirstTokenGraph first-token graph} ({@code pruneLastLayer}), and
      * whether the layers' token-wise work may run on the real tokens only ({@code unpad}, {@link UnpaddedGraph}), and
-     * whether each GELU of the graphs runs as one fused operator ({@code fuseGelu}, {@link GeluFusion}).
+     * whether each GELU of the graphs runs as one fused operator ({@code fuseGelu}, {@link GeluFusion}), and whether
+     * each residual Add with the LayerNorm after it does ({@code fuseLayerNorm}, {@link LayerNormFusion}).
      */
     public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
-                         int queryThreads, long maxWaitMicros, boolean pruneLastLayer, boolean unpad, boolean fuseGelu) {
+                         int queryThreads, long maxWaitMicros, boolean pruneLastLayer, boolean unpad, boolean fuseGelu,
+                         boolean fuseLayerNorm) {
 
         public static final int DEFAULT_MAX_BATCH_SIZE = 32;
         public static final int DEFAULT_TOKEN_BUDGET = 256;
@@ -51,13 +53,16 @@ public final class LoadedModel implements AutoCloseable {
             }
         }
 
-        /** With the last layer pruned where it can be, graphs not unpadded, GELUs fused. */
+        /** With the last layer pruned where it can be, graphs not unpadded, GELUs and LayerNorms fused. */
         public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
                       int queryThreads, long maxWaitMicros) {
-            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, true, false, true);
+            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, true, false, true, true);
         }
 
-        /** With the default query threads and wait, the last layer pruned where it can be, graphs not unpadded, GELUs fused. */
+        /**
+         * With the default query threads and wait, the last layer pruned where it can be, graphs not unpadded, GELUs and
+         * LayerNorms fused.
+         */
         public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads) {
             this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS);
         }
@@ -65,19 +70,25 @@ public final class LoadedModel implements AutoCloseable {
         /** These limits with {@code pruneLastLayer} set as given. */
         public Limits withPruneLastLayer(boolean prune) {
             return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, prune, unpad,
-                fuseGelu);
+                fuseGelu, fuseLayerNorm);
         }
 
         /** These limits with {@code unpad} set as given. */
         public Limits withUnpad(boolean unpadGraphs) {
             return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros,
-                pruneLastLayer, unpadGraphs, fuseGelu);
+                pruneLastLayer, unpadGraphs, fuseGelu, fuseLayerNorm);
         }
 
         /** These limits with {@code fuseGelu} set as given. */
         public Limits withFuseGelu(boolean fuse) {
             return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros,
-                pruneLastLayer, unpad, fuse);
+                pruneLastLayer, unpad, fuse, fuseLayerNorm);
+        }
+
+        /** These limits with {@code fuseLayerNorm} set as given. */
+        public Limits withFuseLayerNorm(boolean fuse) {
+            return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros,
+                pruneLastLayer, unpad, fuseGelu, fuse);
         }
 
         /**
@@ -91,7 +102,7 @@ public final class LoadedModel implements AutoCloseable {
         /** The defaults for this machine (one ONNX thread per batch, as many batches at once as cores). */
         public static Limits defaults() {
             return new Limits(DEFAULT_MAX_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, 1, DEFAULT_MAX_MODEL_BYTES,
-                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true, false, true);
+                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true, false, true, true);
         }
     }
 

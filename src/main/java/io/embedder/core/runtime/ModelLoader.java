@@ -19,7 +19,7 @@ import java.util.List;
  * tokenizer's largest id against the graph's vocabulary, a ColBERT model's projections against the graph's output.
  * Chooses the graph dense embeddings run: the {@link FirstTokenGraph first-token graph} of a CLS model when it applies
  * and runs, else the full graph; either {@link UnpaddedGraph unpadded} when that applies and runs, and either with its
- * GELUs {@link GeluFusion fused} when that applies and runs. Every failure
+ * GELUs and LayerNorms {@link GraphFusions fused} when that applies and runs. Every failure
  * closes what was opened and names the model.
  */
 final class ModelLoader {
@@ -78,29 +78,29 @@ final class ModelLoader {
                     ((UnpaddedGraph.NotApplicable) outcome).reason());
             }
         }
-        if (limits.fuseGelu()) {
-            byte[] fused = fusedGelus(spec);
-            OnnxEncoder onnx = fused == null ? null : trialRun(spec, limits, tokenizer, fused, spec.outputName(), rank, 1.0, "graph with fused GELUs");
+        if (limits.fuseGelu() || limits.fuseLayerNorm()) {
+            GraphFusions.Applied fused = fusedGraph(spec, limits);
+            OnnxEncoder onnx = fused == null ? null
+                : trialRun(spec, limits, tokenizer, fused.model(), spec.outputName(), rank, 1.0, "graph with fused " + fused.what());
             if (onnx != null) {
-                LOG.info("model [{}]: the full graph runs its GELUs fused", spec.name());
+                LOG.info("model [{}]: the full graph runs {} fused", spec.name(), fused.what());
                 return onnx;
             }
         }
         return OnnxEncoder.load(spec.name(), spec.onnxFile(), spec.outputName(), rank, limits.intraOpThreads());
     }
 
-    /** The model's graph with its GELUs fused, its weights left in the file; null (logged) when none is recognized. */
-    private static byte[] fusedGelus(ModelSpec spec) {
+    /** The model's graph with operators fused, its weights left in the file; null (logged) when none is recognized. */
+    private static GraphFusions.Applied fusedGraph(ModelSpec spec, LoadedModel.Limits limits) {
         try (FileChannel channel = FileChannel.open(spec.onnxFile(), StandardOpenOption.READ)) {
-            GeluFusion.Fused f = GeluFusion.rewrite(channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size()),
-                spec.onnxFile().getFileName().toString());
-            if (f.fused() == 0) {
-                LOG.info("model [{}]: no GELU of its graph is fused: none has the shape the fusion knows", spec.name());
-                return null;
+            GraphFusions.Applied fused = GraphFusions.apply(channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size()),
+                spec.onnxFile().getFileName().toString(), limits);
+            if (fused == null) {
+                LOG.info("model [{}]: no operator of its graph is fused: none has a shape the fusions know", spec.name());
             }
-            return f.model();
+            return fused;
         } catch (IOException | IllegalArgumentException e) {
-            LOG.warn("model [{}]: GELUs not fused: cannot rewrite [{}]: {}", spec.name(), spec.onnxFile().getFileName(), e.toString());
+            LOG.warn("model [{}]: operators not fused: cannot rewrite [{}]: {}", spec.name(), spec.onnxFile().getFileName(), e.toString());
             return null;
         }
     }
@@ -138,20 +138,18 @@ final class ModelLoader {
     }
 
     /**
-     * A session of the rewritten graph {@code model} (its GELUs {@link GeluFusion fused} when {@code limits} say so and
-     * that graph runs, else as it is), once it has run {@link LoadedModel#WARM_UP_TEXTS}; null (logged) when ONNX
+     * A session of the rewritten graph {@code model} (its operators {@link GraphFusions fused} as {@code limits} say
+     * when that graph runs, else as it is), once it has run {@link LoadedModel#WARM_UP_TEXTS}; null (logged) when ONNX
      * Runtime refuses or fails it: the caller falls back to a graph closer to the file's.
      */
     private static OnnxEncoder trial(ModelSpec spec, LoadedModel.Limits limits, TextTokenizer tokenizer, byte[] model, String output,
                                      int rank, double paddingCost, String what) {
-        if (limits.fuseGelu()) {
-            GeluFusion.Fused fused = GeluFusion.rewrite(ByteBuffer.wrap(model), null);
-            OnnxEncoder onnx = fused.fused() == 0 ? null
-                : trialRun(spec, limits, tokenizer, fused.model(), output, rank, paddingCost, what + " with fused GELUs");
-            if (onnx != null) {
-                LOG.info("model [{}]: the {} runs {} GELUs fused", spec.name(), what, fused.fused());
-                return onnx;
-            }
+        GraphFusions.Applied fused = GraphFusions.apply(ByteBuffer.wrap(model), null, limits);
+        OnnxEncoder onnx = fused == null ? null
+            : trialRun(spec, limits, tokenizer, fused.model(), output, rank, paddingCost, what + " with fused " + fused.what());
+        if (onnx != null) {
+            LOG.info("model [{}]: the {} runs {} fused", spec.name(), what, fused.what());
+            return onnx;
         }
         return trialRun(spec, limits, tokenizer, model, output, rank, paddingCost, what);
     }

@@ -41,10 +41,12 @@ final class OnnxGraph {
     static final int NODE_DOMAIN = 7;
     // AttributeProto
     static final int ATTR_NAME = 1;
+    static final int ATTR_F = 2;
     static final int ATTR_I = 3;
     static final int ATTR_T = 5;
     static final int ATTR_INTS = 8;
     static final int ATTR_TYPE = 20;
+    static final int ATTR_TYPE_FLOAT = 1;
     static final int ATTR_TYPE_INT = 2;
     static final int ATTR_TYPE_TENSOR = 4;
     // TensorProto

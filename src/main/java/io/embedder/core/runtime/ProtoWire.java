@@ -172,6 +172,15 @@ final class ProtoWire {
             return bytesField(number, value.getBytes(StandardCharsets.UTF_8));
         }
 
+        Writer floatField(int number, float value) {
+            tag(number, FIXED32);
+            int bits = Float.floatToRawIntBits(value);
+            for (int i = 0; i < 4; i++) {
+                out.write((bits >>> (8 * i)) & 0xff);
+            }
+            return this;
+        }
+
         /** Appends an already encoded field (tag included) as it is. */
         Writer raw(ByteBuffer field) {
             byte[] b = new byte[field.remaining()];

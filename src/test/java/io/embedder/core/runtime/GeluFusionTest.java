@@ -46,11 +46,11 @@ class GeluFusionTest {
 
     @Test
     void fusedGeluGivesTheHandComputedValues() throws Exception {
-        GeluFusion.Fused fused = GeluFusion.rewrite(GraphEdits.geluModel(0.5f, false), null);
+        NodeFusion.Fused fused = GeluFusion.rewrite(GraphEdits.geluModel(0.5f, false), null);
         assertEquals(1, fused.fused());
         OnnxGraph graph = OnnxGraph.parse(ByteBuffer.wrap(fused.model()));
         assertEquals(List.of("Gelu"), graph.nodes().stream().map(OnnxGraph.Node::opType).toList(), "the five nodes and their constants are gone");
-        assertEquals(GeluFusion.CONTRIB_DOMAIN, graph.nodes().get(0).domain());
+        assertEquals(NodeFusion.CONTRIB_DOMAIN, graph.nodes().get(0).domain());
         assertEquals(List.of("x"), graph.nodes().get(0).inputs());
         assertEquals(List.of("y"), graph.nodes().get(0).outputs());
         // gelu(x) = x Φ(x): Φ(-1) = 0.15865525, Φ(1) = 0.84134475, Φ(2) = 0.97724987, Φ(-3) = 0.0013498980
@@ -75,7 +75,7 @@ class GeluFusionTest {
     void everyLayersGeluIsFusedAndTokenStatesAreTheOriginals(String model, int layers) throws Exception {
         TestData.assumeModel(model);
         Path onnx = TestData.modelsDir().resolve(model).resolve("model.onnx");
-        GeluFusion.Fused fused;
+        NodeFusion.Fused fused;
         try (FileChannel channel = FileChannel.open(onnx, StandardOpenOption.READ)) {
             fused = GeluFusion.rewrite(channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size()), onnx.getFileName().toString());
         }

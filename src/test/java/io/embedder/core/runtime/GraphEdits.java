@@ -65,6 +65,71 @@ final class GraphEdits {
             .bytesField(OnnxGraph.MODEL_OPSET_IMPORT, opset).toByteArray());
     }
 
+    /**
+     * A post-LN residual block over {@code x, r [batch, seq, 4]}, as PyTorch exports it: {@code r1 = LayerNorm(r)} (γ 1,
+     * β 0), {@code h = Add(bias, MatMul(x, I))} with bias {@code [0, 1, 0, 2]}, {@code y = LayerNorm(h + r1)} with γ
+     * {@code [1, 2, ½, 1]}, β {@code [0, 0, 0, 1]}, ε 1e-12; each LayerNorm as ReduceMean, Sub, Pow {@code exponent},
+     * ReduceMean, Add ε, Sqrt, Div, Mul γ, Add β. With {@code residualFromLayerNorm} false the residual Add reads
+     * {@code r} itself.
+     */
+    static ByteBuffer layerNormModel(float exponent, boolean residualFromLayerNorm) {
+        ProtoWire.Writer graph = new ProtoWire.Writer();
+        layerNorm(graph, "r", "r1", "g1", "b1", exponent);
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("MatMul", "x", "w", "p"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Add", "bias", "p", "h"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Add", "h", residualFromLayerNorm ? "r1" : "r", "s"));
+        layerNorm(graph, "s", "y", "g2", "b2", exponent);
+        graph.stringField(2, "layernorm");
+        graph.bytesField(OnnxGraph.GRAPH_INITIALIZER, floatInitializer("w", new float[] {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, 4, 4));
+        graph.bytesField(OnnxGraph.GRAPH_INITIALIZER, floatInitializer("bias", new float[] {0, 1, 0, 2}, 4));
+        graph.bytesField(OnnxGraph.GRAPH_INITIALIZER, floatInitializer("g1", new float[] {1, 1, 1, 1}, 4));
+        graph.bytesField(OnnxGraph.GRAPH_INITIALIZER, floatInitializer("b1", new float[] {0, 0, 0, 0}, 4));
+        graph.bytesField(OnnxGraph.GRAPH_INITIALIZER, floatInitializer("g2", new float[] {1, 2, 0.5f, 1}, 4));
+        graph.bytesField(OnnxGraph.GRAPH_INITIALIZER, floatInitializer("b2", new float[] {0, 0, 0, 1}, 4));
+        graph.bytesField(OnnxGraph.GRAPH_INPUT, valueInfo("x")).bytesField(OnnxGraph.GRAPH_INPUT, valueInfo("r"))
+            .bytesField(OnnxGraph.GRAPH_OUTPUT, valueInfo("y"));
+        byte[] opset = new ProtoWire.Writer().stringField(OnnxGraph.OPSET_DOMAIN, "").varintField(OnnxGraph.OPSET_VERSION, 13).toByteArray();
+        return ByteBuffer.wrap(new ProtoWire.Writer().varintField(1, 7).bytesField(OnnxGraph.MODEL_GRAPH, graph.toByteArray())
+            .bytesField(OnnxGraph.MODEL_OPSET_IMPORT, opset).toByteArray());
+    }
+
+    private static void layerNorm(ProtoWire.Writer graph, String in, String out, String gamma, String beta, float exponent) {
+        graph.bytesField(OnnxGraph.GRAPH_NODE, lastAxisMean(in, out + "_mean"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Sub", in, out + "_mean", out + "_centred"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, floatConstant(out + "_exponent", exponent));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Pow", out + "_centred", out + "_exponent", out + "_squares"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, lastAxisMean(out + "_squares", out + "_variance"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, floatConstant(out + "_epsilon", 1e-12f));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Add", out + "_variance", out + "_epsilon", out + "_shifted"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, new ProtoWire.Writer().stringField(OnnxGraph.NODE_INPUT, out + "_shifted")
+            .stringField(OnnxGraph.NODE_OUTPUT, out + "_std").stringField(OnnxGraph.NODE_NAME, "Sqrt_" + out).stringField(OnnxGraph.NODE_OP_TYPE, "Sqrt")
+            .toByteArray());
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Div", out + "_centred", out + "_std", out + "_normed"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Mul", out + "_normed", gamma, out + "_scaled"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Add", out + "_scaled", beta, out));
+    }
+
+    private static byte[] lastAxisMean(String in, String out) {
+        byte[] axes = new ProtoWire.Writer().stringField(OnnxGraph.ATTR_NAME, "axes").varintField(OnnxGraph.ATTR_INTS, -1)
+            .varintField(OnnxGraph.ATTR_TYPE, 7).toByteArray();
+        return new ProtoWire.Writer().stringField(OnnxGraph.NODE_INPUT, in).stringField(OnnxGraph.NODE_OUTPUT, out)
+            .stringField(OnnxGraph.NODE_NAME, "ReduceMean_" + out).stringField(OnnxGraph.NODE_OP_TYPE, "ReduceMean")
+            .bytesField(OnnxGraph.NODE_ATTRIBUTE, axes).toByteArray();
+    }
+
+    private static byte[] floatInitializer(String name, float[] values, long... dims) {
+        java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(values.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            raw.putFloat(v);
+        }
+        ProtoWire.Writer t = new ProtoWire.Writer();
+        for (long d : dims) {
+            t.varintField(OnnxGraph.TENSOR_DIMS, d);
+        }
+        return t.varintField(OnnxGraph.TENSOR_DATA_TYPE, 1).stringField(OnnxGraph.TENSOR_NAME, name).bytesField(OnnxGraph.TENSOR_RAW_DATA, raw.array())
+            .toByteArray();
+    }
+
     private static byte[] binary(String op, String a, String b, String out) {
         return new ProtoWire.Writer().stringField(OnnxGraph.NODE_INPUT, a).stringField(OnnxGraph.NODE_INPUT, b).stringField(OnnxGraph.NODE_OUTPUT, out)
             .stringField(OnnxGraph.NODE_NAME, op + "_" + out).stringField(OnnxGraph.NODE_OP_TYPE, op).toByteArray();
