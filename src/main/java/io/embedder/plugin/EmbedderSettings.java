@@ -1,5 +1,6 @@
 package io.embedder.plugin;
 
+import io.embedder.core.runtime.Fusion;
 import io.embedder.core.runtime.LoadedModel;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Setting.Property;
@@ -7,7 +8,9 @@ import org.opensearch.common.unit.TimeValue;
 import org.opensearch.core.common.unit.ByteSizeUnit;
 import org.opensearch.core.common.unit.ByteSizeValue;
 
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /** Node settings of the plugin ({@code opensearch.yml}). */
 public final class EmbedderSettings {
@@ -86,13 +89,22 @@ public final class EmbedderSettings {
     public static final Setting<Boolean> FUSE_LAYER_NORM =
         Setting.boolSetting("embedder.inference.fuse_layer_norm", true, Property.NodeScope);
 
+    /**
+     * Whether each matrix product scaled by a constant (the attention scores divided by √head_dim) runs as ONNX
+     * Runtime's {@code FusedMatMul}, which scales inside the product instead of in a second pass over the scores: the
+     * same function (BENCHMARKS.md "Fused attention scale"). Off: the graph's own MatMul and Div.
+     */
+    public static final Setting<Boolean> FUSE_MATMUL_SCALE =
+        Setting.boolSetting("embedder.inference.fuse_matmul_scale", true, Property.NodeScope);
+
     /** Models loaded and warmed up when the node starts, so that their first request does not wait for a load. */
     public static final Setting<List<String>> PRELOAD_MODELS =
         Setting.listSetting("embedder.preload_models", List.of(), s -> s, Property.NodeScope);
 
     public static List<Setting<?>> all() {
         return List.of(DEFAULT_MODEL, INTRA_OP_THREADS, INFERENCE_THREADS, QUERY_THREADS, MAX_BATCH_SIZE, TOKEN_BUDGET, MAX_WAIT,
-            MODEL_MAX_SIZE, PRUNE_LAST_LAYER, UNPAD, FUSE_GELU, FUSE_LAYER_NORM, PRELOAD_MODELS);
+            MODEL_MAX_SIZE, PRUNE_LAST_LAYER, UNPAD, FUSE_GELU, FUSE_LAYER_NORM, FUSE_MATMUL_SCALE,
+            PRELOAD_MODELS);
     }
 
     /** The embedder's limits from the node settings. */
@@ -100,6 +112,20 @@ public final class EmbedderSettings {
         return new LoadedModel.Limits(MAX_BATCH_SIZE.get(settings), TOKEN_BUDGET.get(settings), INTRA_OP_THREADS.get(settings),
             MODEL_MAX_SIZE.get(settings).getBytes(), INFERENCE_THREADS.get(settings), QUERY_THREADS.get(settings),
             MAX_WAIT.get(settings).micros(), PRUNE_LAST_LAYER.get(settings), UNPAD.get(settings),
-            FUSE_GELU.get(settings), FUSE_LAYER_NORM.get(settings));
+            fusions(settings));
+    }
+
+    private static Set<Fusion> fusions(org.opensearch.common.settings.Settings settings) {
+        Set<Fusion> fusions = EnumSet.noneOf(Fusion.class);
+        if (FUSE_GELU.get(settings)) {
+            fusions.add(Fusion.GELU);
+        }
+        if (FUSE_LAYER_NORM.get(settings)) {
+            fusions.add(Fusion.LAYER_NORM);
+        }
+        if (FUSE_MATMUL_SCALE.get(settings)) {
+            fusions.add(Fusion.MATMUL_SCALE);
+        }
+        return fusions;
     }
 }

@@ -43,7 +43,7 @@ class UnpadCoreBench {
         int intra = Integer.getInteger("bench.intra", d.intraOpThreads());
         LoadedModel.Limits defaults = new LoadedModel.Limits(d.maxBatchSize(), Integer.getInteger("bench.budget", d.tokenBudget()), intra,
             d.maxModelBytes(), Integer.getInteger("bench.inference", LoadedModel.Limits.defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), intra)),
-            d.queryThreads(), d.maxWaitMicros(), d.pruneLastLayer(), d.unpad(), d.fuseGelu(), d.fuseLayerNorm());
+            d.queryThreads(), d.maxWaitMicros(), d.pruneLastLayer(), d.unpad(), d.fusions());
         Map<String, List<double[]>> rates = new TreeMap<>();
         Map<String, long[]> shapes = new TreeMap<>();
         try (Embedder on = new Embedder(TestData.modelsDir(), defaults.withUnpad(true), Path.of("target/djl-cache"));

@@ -12,8 +12,11 @@ import io.embedder.core.pooling.PoolingKernels;
 import io.embedder.core.pooling.VectorOps;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A model ready to embed: its spec, tokenizer and ONNX session, checked against each other once at load ({@link ModelLoader}).
@@ -33,12 +36,10 @@ public final class LoadedModel implements AutoCloseable {
      * a document-role batch that is not full may wait for more texts ({@code maxWaitMicros}), whether a CLS-pooled
      * model's dense embeddings may run its {@link FirstTokenGraph first-token graph} ({@code pruneLastLayer}), and
      * whether the layers' token-wise work may run on the real tokens only ({@code unpad}, {@link UnpaddedGraph}), and
-     * whether each GELU of the graphs runs as one fused operator ({@code fuseGelu}, {@link GeluFusion}), and whether
-     * each residual Add with the LayerNorm after it does ({@code fuseLayerNorm}, {@link LayerNormFusion}).
+     * which operator {@link Fusion fusions} the graphs get ({@code fusions}).
      */
     public record Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
-                         int queryThreads, long maxWaitMicros, boolean pruneLastLayer, boolean unpad, boolean fuseGelu,
-                         boolean fuseLayerNorm) {
+                         int queryThreads, long maxWaitMicros, boolean pruneLastLayer, boolean unpad, Set<Fusion> fusions) {
 
         public static final int DEFAULT_MAX_BATCH_SIZE = 32;
         public static final int DEFAULT_TOKEN_BUDGET = 256;
@@ -51,18 +52,16 @@ public final class LoadedModel implements AutoCloseable {
                 throw new IllegalArgumentException("invalid limits " + maxBatchSize + ", " + tokenBudget + ", " + intraOpThreads + ", "
                     + inferenceThreads + ", " + queryThreads + ", " + maxWaitMicros);
             }
+            fusions = Collections.unmodifiableSet(fusions.isEmpty() ? EnumSet.noneOf(Fusion.class) : EnumSet.copyOf(fusions));
         }
 
-        /** With the last layer pruned where it can be, graphs not unpadded, GELUs and LayerNorms fused. */
+        /** With the last layer pruned where it can be, graphs not unpadded, every fusion. */
         public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads,
                       int queryThreads, long maxWaitMicros) {
-            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, true, false, true, true);
+            this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, true, false, EnumSet.allOf(Fusion.class));
         }
 
-        /**
-         * With the default query threads and wait, the last layer pruned where it can be, graphs not unpadded, GELUs and
-         * LayerNorms fused.
-         */
+        /** With the default query threads and wait, the last layer pruned where it can be, graphs not unpadded, every fusion. */
         public Limits(int maxBatchSize, int tokenBudget, int intraOpThreads, long maxModelBytes, int inferenceThreads) {
             this(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS);
         }
@@ -70,25 +69,27 @@ public final class LoadedModel implements AutoCloseable {
         /** These limits with {@code pruneLastLayer} set as given. */
         public Limits withPruneLastLayer(boolean prune) {
             return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros, prune, unpad,
-                fuseGelu, fuseLayerNorm);
+                fusions);
         }
 
         /** These limits with {@code unpad} set as given. */
         public Limits withUnpad(boolean unpadGraphs) {
             return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros,
-                pruneLastLayer, unpadGraphs, fuseGelu, fuseLayerNorm);
+                pruneLastLayer, unpadGraphs, fusions);
         }
 
-        /** These limits with {@code fuseGelu} set as given. */
-        public Limits withFuseGelu(boolean fuse) {
+        /** These limits with {@code fusions} instead of theirs. */
+        public Limits withFusions(Set<Fusion> only) {
             return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros,
-                pruneLastLayer, unpad, fuse, fuseLayerNorm);
+                pruneLastLayer, unpad, only);
         }
 
-        /** These limits with {@code fuseLayerNorm} set as given. */
-        public Limits withFuseLayerNorm(boolean fuse) {
-            return new Limits(maxBatchSize, tokenBudget, intraOpThreads, maxModelBytes, inferenceThreads, queryThreads, maxWaitMicros,
-                pruneLastLayer, unpad, fuseGelu, fuse);
+        /** These limits without {@code fusion}. */
+        public Limits without(Fusion fusion) {
+            Set<Fusion> rest = EnumSet.noneOf(Fusion.class);
+            rest.addAll(fusions);
+            rest.remove(fusion);
+            return withFusions(rest);
         }
 
         /**
@@ -102,7 +103,8 @@ public final class LoadedModel implements AutoCloseable {
         /** The defaults for this machine (one ONNX thread per batch, as many batches at once as cores). */
         public static Limits defaults() {
             return new Limits(DEFAULT_MAX_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, 1, DEFAULT_MAX_MODEL_BYTES,
-                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true, false, true, true);
+                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true, false,
+                EnumSet.allOf(Fusion.class));
         }
     }
 

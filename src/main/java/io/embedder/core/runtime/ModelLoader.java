@@ -19,7 +19,7 @@ import java.util.List;
  * tokenizer's largest id against the graph's vocabulary, a ColBERT model's projections against the graph's output.
  * Chooses the graph dense embeddings run: the {@link FirstTokenGraph first-token graph} of a CLS model when it applies
  * and runs, else the full graph; either {@link UnpaddedGraph unpadded} when that applies and runs, and either with its
- * GELUs and LayerNorms {@link GraphFusions fused} when that applies and runs. Every failure
+ * operators {@link GraphFusions fused} when that applies and runs. Every failure
  * closes what was opened and names the model.
  */
 final class ModelLoader {
@@ -78,7 +78,7 @@ final class ModelLoader {
                     ((UnpaddedGraph.NotApplicable) outcome).reason());
             }
         }
-        if (limits.fuseGelu() || limits.fuseLayerNorm()) {
+        if (!limits.fusions().isEmpty()) {
             GraphFusions.Applied fused = fusedGraph(spec, limits);
             OnnxEncoder onnx = fused == null ? null
                 : trialRun(spec, limits, tokenizer, fused.model(), spec.outputName(), rank, 1.0, "graph with fused " + fused.what());
@@ -94,7 +94,7 @@ final class ModelLoader {
     private static GraphFusions.Applied fusedGraph(ModelSpec spec, LoadedModel.Limits limits) {
         try (FileChannel channel = FileChannel.open(spec.onnxFile(), StandardOpenOption.READ)) {
             GraphFusions.Applied fused = GraphFusions.apply(channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size()),
-                spec.onnxFile().getFileName().toString(), limits);
+                spec.onnxFile().getFileName().toString(), limits.fusions());
             if (fused == null) {
                 LOG.info("model [{}]: no operator of its graph is fused: none has a shape the fusions know", spec.name());
             }
@@ -144,7 +144,7 @@ final class ModelLoader {
      */
     private static OnnxEncoder trial(ModelSpec spec, LoadedModel.Limits limits, TextTokenizer tokenizer, byte[] model, String output,
                                      int rank, double paddingCost, String what) {
-        GraphFusions.Applied fused = GraphFusions.apply(ByteBuffer.wrap(model), null, limits);
+        GraphFusions.Applied fused = GraphFusions.apply(ByteBuffer.wrap(model), null, limits.fusions());
         OnnxEncoder onnx = fused == null ? null
             : trialRun(spec, limits, tokenizer, fused.model(), output, rank, paddingCost, what + " with fused " + fused.what());
         if (onnx != null) {

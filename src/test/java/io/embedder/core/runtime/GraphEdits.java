@@ -93,6 +93,27 @@ final class GraphEdits {
             .bytesField(OnnxGraph.MODEL_OPSET_IMPORT, opset).toByteArray());
     }
 
+    /**
+     * {@code y = scaleOp(MatMul(x, w), c)} over {@code x [batch, seq, 4]}, {@code w = diag(1, 2, 3, 4)} an initializer and
+     * {@code c} a Constant scalar: Div or Mul; with {@code productReadTwice} the product is a second graph output too,
+     * with {@code scaleFirst} the Div divides the constant by the product.
+     */
+    static ByteBuffer scaledMatMulModel(String scaleOp, float c, boolean productReadTwice, boolean scaleFirst) {
+        ProtoWire.Writer graph = new ProtoWire.Writer();
+        graph.bytesField(OnnxGraph.GRAPH_NODE, binary("MatMul", "x", "w", "p"));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, floatConstant("c", c));
+        graph.bytesField(OnnxGraph.GRAPH_NODE, scaleFirst ? binary(scaleOp, "c", "p", "y") : binary(scaleOp, "p", "c", "y"));
+        graph.stringField(2, "scaled");
+        graph.bytesField(OnnxGraph.GRAPH_INITIALIZER, floatInitializer("w", new float[] {1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 3, 0, 0, 0, 0, 4}, 4, 4));
+        graph.bytesField(OnnxGraph.GRAPH_INPUT, valueInfo("x")).bytesField(OnnxGraph.GRAPH_OUTPUT, valueInfo("y"));
+        if (productReadTwice) {
+            graph.bytesField(OnnxGraph.GRAPH_OUTPUT, valueInfo("p"));
+        }
+        byte[] opset = new ProtoWire.Writer().stringField(OnnxGraph.OPSET_DOMAIN, "").varintField(OnnxGraph.OPSET_VERSION, 13).toByteArray();
+        return ByteBuffer.wrap(new ProtoWire.Writer().varintField(1, 7).bytesField(OnnxGraph.MODEL_GRAPH, graph.toByteArray())
+            .bytesField(OnnxGraph.MODEL_OPSET_IMPORT, opset).toByteArray());
+    }
+
     private static void layerNorm(ProtoWire.Writer graph, String in, String out, String gamma, String beta, float exponent) {
         graph.bytesField(OnnxGraph.GRAPH_NODE, lastAxisMean(in, out + "_mean"));
         graph.bytesField(OnnxGraph.GRAPH_NODE, binary("Sub", in, out + "_mean", out + "_centred"));
