@@ -23,8 +23,8 @@ import java.util.Optional;
  * residual stream, of the same shape as the other operand). The embeddings' LayerNorm, whose input adds broadcast
  * position embeddings, stays as it is, and so does any other shape. The projection's bias Add before the residual Add
  * stays too: ONNX Runtime 1.29's kernel with its optional bias input ran slower than without it (BENCHMARKS.md "Fused
- * LayerNorm"). ONNX Runtime's own fusion at the extended level makes standard LayerNormalization nodes, which run slower than the
- * plain operators here (BENCHMARKS.md "Fused GELU").
+ * LayerNorm and attention scale"). ONNX Runtime's own fusion at the extended level makes standard LayerNormalization
+ * nodes, which run slower than the plain operators here (BENCHMARKS.md "Fused GELU").
  */
 final class LayerNormFusion {
 

@@ -1,32 +1,20 @@
 package io.embedder.core.runtime;
 
-import io.embedder.core.TestData;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The GELU fusion: on a hand-built GELU its one node computes the hand-computed values; a chain that is not exactly
- * GELU is left alone; on the real graphs every layer's GELU is fused and the token states are the original's; the
- * loader fuses by default and embeds as without it.
+ * The GELU fusion on hand-built graphs: its one node computes the hand-computed values; a chain that is not exactly
+ * GELU is left alone. The real graphs: {@link GraphFusionsTest}.
  */
 class GeluFusionTest {
-
-    @BeforeAll
-    static void djl() {
-        DjlEnvironment.configure(Path.of("target/djl-cache"));
-    }
 
     @Test
     void fusedGeluGivesTheHandComputedValues() throws Exception {
@@ -52,29 +40,5 @@ class GeluFusionTest {
         assertNull(GeluFusion.rewrite(GraphEdits.geluModel(0.25f, false), null).model());
         assertEquals(0, GeluFusion.rewrite(GraphEdits.geluModel(0.5f, true), null).fused(), "the Erf's output is read elsewhere too");
         assertEquals(0, GeluFusion.rewrite(GraphEdits.reluModel(), null).fused());
-    }
-
-    @ParameterizedTest
-    @CsvSource({"bge-small-en-v1.5,12", "all-MiniLM-L6-v2,6", "e5-small-v2,12"})
-    void everyLayersGeluIsFusedAndTokenStatesAreTheOriginals(String model, int layers) throws Exception {
-        TestData.assumeModel(model);
-        NodeFusion.Fused fused = FusedGraphs.rewriteFile(model, GeluFusion::rewrite);
-        assertEquals(layers, fused.fused());
-        assertTrue(fused.model().length < 1 << 20, "the weights stay in the file: " + fused.model().length + " bytes");
-        OnnxGraph graph = OnnxGraph.parse(ByteBuffer.wrap(fused.model()));
-        assertEquals(0, graph.nodes().stream().filter(n -> n.opType().equals("Erf")).count());
-        assertEquals(layers, graph.nodes().stream().filter(n -> n.opType().equals("Gelu")).count());
-        FusedGraphs.assertSameTokenStates(model, fused.model());
-    }
-
-    @Test
-    void loaderFusesByDefaultAndEmbedsAsWithout() throws Exception {
-        TestData.assumeModel("bge-small-en-v1.5");
-        TestData.assumeModel("all-MiniLM-L6-v2");
-        LoadedModel.Limits limits = new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1);
-        assertTrue(limits.fusions().contains(Fusion.GELU), "on by default");
-        assertTrue(LoadedModel.Limits.defaults().fusions().contains(Fusion.GELU), "on by default");
-        // bge: its first-token graph; MiniLM (mean pooling): its full graph, from the file
-        FusedGraphs.assertEmbedAlike(List.of("bge-small-en-v1.5", "all-MiniLM-L6-v2"), limits, limits.without(Fusion.GELU));
     }
 }

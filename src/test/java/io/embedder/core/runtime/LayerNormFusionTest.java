@@ -1,33 +1,20 @@
 package io.embedder.core.runtime;
 
-import io.embedder.core.TestData;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The residual LayerNorm fusion: on a hand-built post-LN block its one node computes the hand-computed values; other
- * shapes are left alone; on the real graphs every residual LayerNorm is fused and the token states are the original's;
- * the loader fuses by default (full, first-token and unpadded graphs) and embeds as without it.
+ * The residual LayerNorm fusion on hand-built graphs: its one node computes the hand-computed values of a post-LN
+ * block; other shapes are left alone. The real graphs: {@link GraphFusionsTest}.
  */
 class LayerNormFusionTest {
-
-    @BeforeAll
-    static void djl() {
-        DjlEnvironment.configure(Path.of("target/djl-cache"));
-    }
 
     @Test
     void fusedBlockGivesTheHandComputedValues() throws Exception {
@@ -57,32 +44,5 @@ class LayerNormFusionTest {
         assertEquals(0, LayerNormFusion.rewrite(GraphEdits.layerNormModel(2f, false), null).fused(),
             "the residual operand is no LayerNorm's output (as in the embeddings' sum)");
         assertEquals(0, LayerNormFusion.rewrite(GraphEdits.geluModel(0.5f, false), null).fused());
-    }
-
-    @ParameterizedTest
-    @CsvSource({"bge-small-en-v1.5,24", "all-MiniLM-L6-v2,12", "e5-small-v2,24"})
-    void everyResidualLayerNormIsFusedAndTokenStatesAreTheOriginals(String model, int residuals) throws Exception {
-        TestData.assumeModel(model);
-        NodeFusion.Fused fused = FusedGraphs.rewriteFile(model, LayerNormFusion::rewrite);
-        assertEquals(residuals, fused.fused());
-        assertTrue(fused.model().length < 1 << 20, "the weights stay in the file: " + fused.model().length + " bytes");
-        OnnxGraph graph = OnnxGraph.parse(ByteBuffer.wrap(fused.model()));
-        assertEquals(2, graph.nodes().stream().filter(n -> n.opType().equals("ReduceMean")).count(), "the embeddings' LayerNorm stays");
-        assertEquals(residuals, graph.nodes().stream().filter(n -> n.opType().equals("SkipLayerNormalization")).count());
-        FusedGraphs.assertSameTokenStates(model, fused.model());
-    }
-
-    @Test
-    void loaderFusesByDefaultAndEmbedsAsWithout() throws Exception {
-        TestData.assumeModel("bge-small-en-v1.5");
-        TestData.assumeModel("all-MiniLM-L6-v2");
-        LoadedModel.Limits limits = new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1);
-        assertTrue(limits.fusions().contains(Fusion.LAYER_NORM), "on by default");
-        assertTrue(LoadedModel.Limits.defaults().fusions().contains(Fusion.LAYER_NORM), "on by default");
-        // bge: its first-token graph, padded and unpadded; MiniLM (mean pooling): its full graph from the file, and unpadded
-        for (LoadedModel.Limits graphs : List.of(limits, limits.withUnpad(true))) {
-            FusedGraphs.assertEmbedAlike(List.of("bge-small-en-v1.5", "all-MiniLM-L6-v2"), graphs,
-                graphs.withFusions(Set.of()));
-        }
     }
 }
