@@ -10,6 +10,7 @@ import org.opensearch.core.common.unit.ByteSizeValue;
 
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** Node settings of the plugin ({@code opensearch.yml}). */
@@ -98,6 +99,10 @@ public final class EmbedderSettings {
     public static final Setting<Boolean> FUSE_MATMUL_SCALE =
         Setting.boolSetting("embedder.inference.fuse_matmul_scale", true, Property.NodeScope);
 
+    /** The setting that turns each fusion on or off. */
+    private static final Map<Fusion, Setting<Boolean>> FUSION_SETTINGS =
+        Map.of(Fusion.GELU, FUSE_GELU, Fusion.LAYER_NORM, FUSE_LAYER_NORM, Fusion.MATMUL_SCALE, FUSE_MATMUL_SCALE);
+
     /** Models loaded and warmed up when the node starts, so that their first request does not wait for a load. */
     public static final Setting<List<String>> PRELOAD_MODELS =
         Setting.listSetting("embedder.preload_models", List.of(), s -> s, Property.NodeScope);
@@ -118,15 +123,11 @@ public final class EmbedderSettings {
 
     private static Set<Fusion> fusions(org.opensearch.common.settings.Settings settings) {
         Set<Fusion> fusions = EnumSet.noneOf(Fusion.class);
-        if (FUSE_GELU.get(settings)) {
-            fusions.add(Fusion.GELU);
-        }
-        if (FUSE_LAYER_NORM.get(settings)) {
-            fusions.add(Fusion.LAYER_NORM);
-        }
-        if (FUSE_MATMUL_SCALE.get(settings)) {
-            fusions.add(Fusion.MATMUL_SCALE);
-        }
+        FUSION_SETTINGS.forEach((fusion, setting) -> {
+            if (setting.get(settings)) {
+                fusions.add(fusion);
+            }
+        });
         return fusions;
     }
 }

@@ -4,7 +4,6 @@ import io.embedder.core.runtime.OnnxGraph.Node;
 
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Fuses each exact GELU of an encoder's ONNX graph, as PyTorch exports {@code gelu(x) = x · ½ · (1 + erf(x / √2))}:
@@ -56,12 +55,12 @@ final class GeluFusion {
     private static List<Node> chain(GraphIndex index, Node erf) {
         Node div = index.producer(erf.input(0));
         if (div == null || !div.opType().equals("Div") || !div.isDefaultDomain() || index.consumers(div.outputs().get(0)).size() != 1
-            || !near(index.floatScalar(div.input(1)), SQRT_2, 1e-6f)) {
+            || !index.floatScalarNear(div.input(1), SQRT_2, 1e-6f)) {
             return List.of();
         }
         String x = div.input(0);
         Node add = index.onlyReader(erf.outputs().get(0), "Add");
-        if (add == null || !near(index.floatScalar(GraphIndex.otherInput(add, erf.outputs().get(0))), 1f, 0f)) {
+        if (add == null || !index.floatScalarNear(GraphIndex.otherInput(add, erf.outputs().get(0)), 1f, 0f)) {
             return List.of();
         }
         Node mul = index.onlyReader(add.outputs().get(0), "Mul");
@@ -69,13 +68,9 @@ final class GeluFusion {
             return List.of();
         }
         Node half = index.onlyReader(mul.outputs().get(0), "Mul");
-        if (half == null || !near(index.floatScalar(GraphIndex.otherInput(half, mul.outputs().get(0))), 0.5f, 0f)) {
+        if (half == null || !index.floatScalarNear(GraphIndex.otherInput(half, mul.outputs().get(0)), 0.5f, 0f)) {
             return List.of();
         }
         return List.of(div, erf, add, mul, half);
-    }
-
-    static boolean near(Optional<Float> value, float expected, float tolerance) {
-        return value.isPresent() && Math.abs(value.get() - expected) <= tolerance;
     }
 }

@@ -114,6 +114,12 @@ final class GraphIndex {
         return n.input(1).equals(one) ? n.input(0) : null;
     }
 
+    /** Whether {@code tensor} is a {@link #floatScalar float scalar} within {@code tolerance} of {@code expected}. */
+    boolean floatScalarNear(String tensor, float expected, float tolerance) {
+        Optional<Float> value = floatScalar(tensor);
+        return value.isPresent() && Math.abs(value.get() - expected) <= tolerance;
+    }
+
     /** The value of {@code tensor} when a Constant node makes it a float scalar or one-element float tensor. */
     Optional<Float> floatScalar(String tensor) {
         Node c = tensor == null ? null : producer(tensor);

@@ -5,7 +5,7 @@ import io.embedder.core.runtime.OnnxGraph.Tensor;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -46,13 +46,13 @@ final class LayerNormFusion {
     static NodeFusion.Fused rewrite(ByteBuffer model, String weightsFile) {
         NodeFusion fusion = new NodeFusion(model);
         GraphIndex index = fusion.index();
-        Map<String, LayerNorm> byOutput = new HashMap<>();
+        Map<String, LayerNorm> byOutput = new LinkedHashMap<>(); // in graph order
         for (Node n : fusion.graph().nodes()) {
             if (n.opType().equals("ReduceMean") && n.isDefaultDomain()) {
                 layerNorm(index, n).ifPresent(ln -> byOutput.put(ln.last().outputs().get(0), ln));
             }
         }
-        for (LayerNorm ln : byOutput.values().stream().sorted((a, b) -> Integer.compare(a.last().index(), b.last().index())).toList()) {
+        for (LayerNorm ln : byOutput.values()) {
             Node residual = index.producer(ln.input());
             if (residual == null || !residual.opType().equals("Add") || !residual.isDefaultDomain() || residual.inputs().size() != 2
                 || index.consumers(ln.input()).size() != 2) {
@@ -72,11 +72,10 @@ final class LayerNormFusion {
             if (!fusion.replaceable(chain)) {
                 continue;
             }
-            byte[] epsilon = new ProtoWire.Writer().stringField(OnnxGraph.ATTR_NAME, "epsilon").floatField(OnnxGraph.ATTR_F, ln.epsilon())
-                .varintField(OnnxGraph.ATTR_TYPE, OnnxGraph.ATTR_TYPE_FLOAT).toByteArray();
             String name = fusion.uniqueName(ln.last().name().isEmpty() ? "SkipLayerNorm" : ln.last().name() + "/SkipLayerNorm");
             List<String> inputs = List.of(input, skip, ln.gamma(), ln.beta());
-            fusion.replace(chain, NodeFusion.contribNode("SkipLayerNormalization", inputs, ln.last().outputs().get(0), name, List.of(epsilon)));
+            fusion.replace(chain, NodeFusion.contribNode("SkipLayerNormalization", inputs, ln.last().outputs().get(0), name,
+                List.of(NodeFusion.floatAttribute("epsilon", ln.epsilon()))));
         }
         return fusion.write(weightsFile);
     }
@@ -96,7 +95,7 @@ final class LayerNormFusion {
         Node pow = readers.stream().filter(n -> n.opType().equals("Pow")).findFirst().orElse(null);
         Node div = readers.stream().filter(n -> n.opType().equals("Div")).findFirst().orElse(null);
         if (readers.size() != 2 || pow == null || div == null || !pow.isDefaultDomain() || !pow.input(0).equals(centred)
-            || !GeluFusion.near(index.floatScalar(pow.input(1)), 2f, 0f) || !div.isDefaultDomain() || !div.input(0).equals(centred)) {
+            || !index.floatScalarNear(pow.input(1), 2f, 0f) || !div.isDefaultDomain() || !div.input(0).equals(centred)) {
             return Optional.empty();
         }
         Node variance = index.onlyReader(pow.outputs().get(0), "ReduceMean", 1);

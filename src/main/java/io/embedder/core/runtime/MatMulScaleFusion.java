@@ -40,11 +40,10 @@ final class MatMulScaleFusion {
             if (alpha.isEmpty() || !fusion.replaceable(List.of(product, scale))) {
                 continue;
             }
-            byte[] attribute = new ProtoWire.Writer().stringField(OnnxGraph.ATTR_NAME, "alpha").floatField(OnnxGraph.ATTR_F, alpha.get())
-                .varintField(OnnxGraph.ATTR_TYPE, OnnxGraph.ATTR_TYPE_FLOAT).toByteArray();
             String name = fusion.uniqueName(product.name().isEmpty() ? "FusedMatMul" : product.name() + "/Scaled");
             fusion.replace(List.of(product, scale),
-                NodeFusion.contribNode("FusedMatMul", product.inputs(), scale.outputs().get(0), name, List.of(attribute)));
+                NodeFusion.contribNode("FusedMatMul", product.inputs(), scale.outputs().get(0), name,
+                    List.of(NodeFusion.floatAttribute("alpha", alpha.get()))));
         }
         return fusion.write(weightsFile);
     }

@@ -114,6 +114,12 @@ final class NodeFusion {
         return ByteBuffer.wrap(w.toByteArray());
     }
 
+    /** An encoded float AttributeProto, for {@link #contribNode}. */
+    static byte[] floatAttribute(String name, float value) {
+        return new ProtoWire.Writer().stringField(OnnxGraph.ATTR_NAME, name).floatField(OnnxGraph.ATTR_F, value)
+            .varintField(OnnxGraph.ATTR_TYPE, OnnxGraph.ATTR_TYPE_FLOAT).toByteArray();
+    }
+
     /** {@code model} importing the contrib domain (version 1), unless it already does. */
     private static byte[] withContribOpset(byte[] model) {
         for (Field f : ProtoWire.fields(ByteBuffer.wrap(model))) {
