@@ -67,12 +67,12 @@ public final class EmbedderSettings {
     /**
      * Whether each layer's token-wise work (projections, feed-forward block, LayerNorms) runs on the real tokens of a
      * batch only, not on its padding, where the graph is recognized (fp32 encoders); only the attention then pays for
-     * padding, and batches of short texts are cut larger. Off by default: 11% more titles per CPU-second on one
-     * thread, but through the scheduler with two inference threads 1.04x in two runs and 0.99x in a third
-     * (BENCHMARKS.md "Unpadded graph").
+     * padding, and batches of short texts are cut larger. On by default: with the fused operators, through the
+     * scheduler with two inference threads, 1.06 to 1.09x the titles per second of the padded graph in three runs,
+     * abstracts alike (BENCHMARKS.md "Unpadded graph").
      */
     public static final Setting<Boolean> UNPAD =
-        Setting.boolSetting("embedder.inference.unpad", false, Property.NodeScope);
+        Setting.boolSetting("embedder.inference.unpad", true, Property.NodeScope);
 
     /**
      * Whether each exact GELU of a model's graph (five element-wise nodes as PyTorch exports it) runs as ONNX Runtime's

@@ -9,7 +9,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The fusion settings map to the limits' set of fusions, each on by default and off on its own. */
+/** The graph settings map to the limits: the fusions each on by default and off on its own, unpadded graphs on by default. */
 class EmbedderSettingsTest {
 
     @Test
@@ -21,5 +21,11 @@ class EmbedderSettingsTest {
             EmbedderSettings.limits(Settings.builder().put("embedder.inference.fuse_gelu", false).build()).fusions());
         assertEquals(Set.of(), EmbedderSettings.limits(Settings.builder().put("embedder.inference.fuse_gelu", false)
             .put("embedder.inference.fuse_layer_norm", false).put("embedder.inference.fuse_matmul_scale", false).build()).fusions());
+    }
+
+    @Test
+    void unpaddedGraphsAreOnByDefault() {
+        assertEquals(true, EmbedderSettings.limits(Settings.EMPTY).unpad());
+        assertEquals(false, EmbedderSettings.limits(Settings.builder().put("embedder.inference.unpad", false).build()).unpad());
     }
 }

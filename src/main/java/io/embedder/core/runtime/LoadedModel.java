@@ -100,10 +100,10 @@ public final class LoadedModel implements AutoCloseable {
             return Math.max(1, cores / intraOpThreads);
         }
 
-        /** The defaults for this machine (one ONNX thread per batch, as many batches at once as cores). */
+        /** The defaults for this machine (one ONNX thread per batch, as many batches at once as cores, graphs unpadded). */
         public static Limits defaults() {
             return new Limits(DEFAULT_MAX_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, 1, DEFAULT_MAX_MODEL_BYTES,
-                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true, false,
+                defaultInferenceThreads(Runtime.getRuntime().availableProcessors(), 1), DEFAULT_QUERY_THREADS, DEFAULT_MAX_WAIT_MICROS, true, true,
                 EnumSet.allOf(Fusion.class));
         }
     }

@@ -148,7 +148,7 @@ class UnpaddedGraphTest {
         TestData.assumeModel("bge-small-en-v1.5");
         TestData.assumeModel("all-MiniLM-L6-v2");
         LoadedModel.Limits limits = new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1).withUnpad(true);
-        assertEquals(false, new LoadedModel.Limits(8, 4096, 1, Long.MAX_VALUE, 1).unpad(), "off by default");
+        assertEquals(true, LoadedModel.Limits.defaults().unpad(), "on by default");
         TestData.onBigStack(() -> {
             for (String model : List.of("bge-small-en-v1.5", "all-MiniLM-L6-v2")) {
                 var spec = ModelSpecReader.read(model, TestData.modelsDir().resolve(model));
