@@ -120,7 +120,7 @@ class UnpadCoreBench {
     }
 
     /** The CISI documents' field {@code field} ({@code .T} titles, {@code .W} abstracts). */
-    private static List<String> texts(String field) throws java.io.IOException {
+    static List<String> texts(String field) throws java.io.IOException {
         List<String> out = new ArrayList<>();
         StringBuilder title = null;
         for (String line : Files.readAllLines(TestData.shared("cisi/CISI.ALL"))) {
