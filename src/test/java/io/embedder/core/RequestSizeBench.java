@@ -4,7 +4,6 @@ import io.embedder.core.runtime.LoadedModel;
 import io.embedder.core.runtime.Truncation;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,10 +44,10 @@ class RequestSizeBench {
         try (Embedder embedder = new Embedder(TestData.modelsDir(), limits, Path.of("target/djl-cache"))) {
             for (int round = -1; round < rounds; round++) {
                 for (boolean single : round % 2 == 0 ? List.of(true, false) : List.of(false, true)) {
-                    double cpu = cpuSeconds();
+                    double cpu = UnpadCoreBench.cpuSeconds();
                     long batches = batches(embedder);
                     double seconds = run(embedder, titles, single);
-                    cpu = cpuSeconds() - cpu;
+                    cpu = UnpadCoreBench.cpuSeconds() - cpu;
                     batches = batches(embedder) - batches;
                     if (round >= 0) {
                         perBatch.computeIfAbsent(single ? "a call per text" : "a call per 32 texts", k -> new ArrayList<>()).add((double) titles.size() / batches);
@@ -61,12 +60,12 @@ class RequestSizeBench {
         StringBuilder report = new StringBuilder(String.format("| %d CISI titles, 2 clients × 32 (%d rounds) | docs/s (rounds; median) "
             + "| docs per CPU-s (rounds; median) | texts per batch |%n| --- | --- | --- | --- |%n", titles.size(), rounds));
         for (Map.Entry<String, List<double[]>> e : rates.entrySet()) {
-            report.append(String.format("| %s | %s; **%.1f** | %s; **%.1f** | %.1f |%n", e.getKey(), cells(e.getValue(), 0), median(e.getValue(), 0),
-                cells(e.getValue(), 1), median(e.getValue(), 1), perBatch.get(e.getKey()).stream().mapToDouble(Double::doubleValue).average().orElse(0)));
+            report.append(String.format("| %s | %s; **%.1f** | %s; **%.1f** | %.1f |%n", e.getKey(), UnpadCoreBench.cells(e.getValue(), 0), UnpadCoreBench.median(e.getValue(), 0),
+                UnpadCoreBench.cells(e.getValue(), 1), UnpadCoreBench.median(e.getValue(), 1), perBatch.get(e.getKey()).stream().mapToDouble(Double::doubleValue).average().orElse(0)));
         }
         report.append(String.format("| per text ÷ per 32 | %.3f× | %.3f× | |%n",
-            median(rates.get("a call per text"), 0) / median(rates.get("a call per 32 texts"), 0),
-            median(rates.get("a call per text"), 1) / median(rates.get("a call per 32 texts"), 1)));
+            UnpadCoreBench.median(rates.get("a call per text"), 0) / UnpadCoreBench.median(rates.get("a call per 32 texts"), 0),
+            UnpadCoreBench.median(rates.get("a call per text"), 1) / UnpadCoreBench.median(rates.get("a call per 32 texts"), 1)));
         System.out.println(report);
         Files.createDirectories(Path.of("target"));
         Files.writeString(Path.of("target/bench-request-size.md"), report.toString());
@@ -106,18 +105,5 @@ class RequestSizeBench {
 
     private static EmbedParams params(List<String> texts) {
         return new EmbedParams(texts, Task.EMBED, Role.DOCUMENT, null, null, Truncation.MODEL_DEFAULT);
-    }
-
-    private static double cpuSeconds() {
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
-    }
-
-    private static String cells(List<double[]> rows, int k) {
-        return String.join(", ", rows.stream().map(r -> String.format("%.1f", r[k])).toList());
-    }
-
-    private static double median(List<double[]> rows, int k) {
-        double[] v = rows.stream().mapToDouble(r -> r[k]).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }

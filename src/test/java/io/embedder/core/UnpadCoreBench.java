@@ -115,7 +115,7 @@ class UnpadCoreBench {
         return sum;
     }
 
-    private static double cpuSeconds() {
+    static double cpuSeconds() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
     }
 
@@ -139,11 +139,11 @@ class UnpadCoreBench {
         return out;
     }
 
-    private static String cells(List<double[]> rows, int k) {
+    static String cells(List<double[]> rows, int k) {
         return String.join(", ", rows.stream().map(r -> String.format("%.1f", r[k])).toList());
     }
 
-    private static double median(List<double[]> rows, int k) {
+    static double median(List<double[]> rows, int k) {
         double[] v = rows.stream().mapToDouble(r -> r[k]).sorted().toArray();
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
