@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * {@code IngestBench}) or as 32 calls of one text submitted at once and then awaited (as the {@code embed} processor
  * with {@code batch_size} 1 submits a bulk's documents), rounds alternating which goes first; documents per second and
  * per CPU-second of this JVM. Not a test: {@code mvn -Pall-models test -Dtest=RequestSizeBench -Dbench=true
- * [-Dbench.rounds=5] [-Dbench.passes=2]}; writes target/bench-request-size.md.
+ * [-Dbench.rounds=5] [-Dbench.passes=2] [-Dbench.max_wait_us=2000]}; writes target/bench-request-size.md.
  */
 class RequestSizeBench {
 
@@ -36,36 +36,38 @@ class RequestSizeBench {
         for (int p = 0; p < Integer.getInteger("bench.passes", 2); p++) {
             titles.addAll(UnpadCoreBench.texts(".T"));
         }
-        Map<String, List<double[]>> rates = new TreeMap<>();
-        Map<String, List<Double>> perBatch = new TreeMap<>();
         LoadedModel.Limits d = LoadedModel.Limits.defaults();
         LoadedModel.Limits limits = new LoadedModel.Limits(d.maxBatchSize(), d.tokenBudget(), d.intraOpThreads(), d.maxModelBytes(),
             d.inferenceThreads(), d.queryThreads(), Long.getLong("bench.max_wait_us", d.maxWaitMicros()), d.pruneLastLayer(), d.unpad(), d.fusions());
+        String perText = "a call per text";
+        String perChunk = "a call per 32 texts";
+        // per way of calling, per round: {docs/s, docs per CPU-s, texts per batch}
+        Map<String, List<double[]>> rates = new TreeMap<>();
         try (Embedder embedder = new Embedder(TestData.modelsDir(), limits, Path.of("target/djl-cache"))) {
             for (int round = -1; round < rounds; round++) {
                 for (boolean single : round % 2 == 0 ? List.of(true, false) : List.of(false, true)) {
                     double cpu = UnpadCoreBench.cpuSeconds();
-                    long batches = batches(embedder);
+                    long batches = UnpadCoreBench.batches(embedder)[0];
                     double seconds = run(embedder, titles, single);
                     cpu = UnpadCoreBench.cpuSeconds() - cpu;
-                    batches = batches(embedder) - batches;
+                    batches = UnpadCoreBench.batches(embedder)[0] - batches;
                     if (round >= 0) {
-                        perBatch.computeIfAbsent(single ? "a call per text" : "a call per 32 texts", k -> new ArrayList<>()).add((double) titles.size() / batches);
-                        rates.computeIfAbsent(single ? "a call per text" : "a call per 32 texts", k -> new ArrayList<>())
-                            .add(new double[] {titles.size() / seconds, titles.size() / cpu});
+                        rates.computeIfAbsent(single ? perText : perChunk, k -> new ArrayList<>())
+                            .add(new double[] {titles.size() / seconds, titles.size() / cpu, (double) titles.size() / batches});
                     }
                 }
             }
         }
         StringBuilder report = new StringBuilder(String.format("| %d CISI titles, 2 clients × 32 (%d rounds) | docs/s (rounds; median) "
-            + "| docs per CPU-s (rounds; median) | texts per batch |%n| --- | --- | --- | --- |%n", titles.size(), rounds));
+            + "| docs per CPU-s (rounds; median) | texts per batch (median) |%n| --- | --- | --- | --- |%n", titles.size(), rounds));
         for (Map.Entry<String, List<double[]>> e : rates.entrySet()) {
-            report.append(String.format("| %s | %s; **%.1f** | %s; **%.1f** | %.1f |%n", e.getKey(), UnpadCoreBench.cells(e.getValue(), 0), UnpadCoreBench.median(e.getValue(), 0),
-                UnpadCoreBench.cells(e.getValue(), 1), UnpadCoreBench.median(e.getValue(), 1), perBatch.get(e.getKey()).stream().mapToDouble(Double::doubleValue).average().orElse(0)));
+            List<double[]> r = e.getValue();
+            report.append(String.format("| %s | %s; **%.1f** | %s; **%.1f** | %.1f |%n", e.getKey(), UnpadCoreBench.cells(r, 0),
+                UnpadCoreBench.median(r, 0), UnpadCoreBench.cells(r, 1), UnpadCoreBench.median(r, 1), UnpadCoreBench.median(r, 2)));
         }
         report.append(String.format("| per text ÷ per 32 | %.3f× | %.3f× | |%n",
-            UnpadCoreBench.median(rates.get("a call per text"), 0) / UnpadCoreBench.median(rates.get("a call per 32 texts"), 0),
-            UnpadCoreBench.median(rates.get("a call per text"), 1) / UnpadCoreBench.median(rates.get("a call per 32 texts"), 1)));
+            UnpadCoreBench.median(rates.get(perText), 0) / UnpadCoreBench.median(rates.get(perChunk), 0),
+            UnpadCoreBench.median(rates.get(perText), 1) / UnpadCoreBench.median(rates.get(perChunk), 1)));
         System.out.println(report);
         Files.createDirectories(Path.of("target"));
         Files.writeString(Path.of("target/bench-request-size.md"), report.toString());
@@ -97,10 +99,6 @@ class RequestSizeBench {
             t.join();
         }
         return (System.nanoTime() - start) / 1e9;
-    }
-
-    private static long batches(Embedder embedder) {
-        return embedder.stats().stream().mapToLong(s -> s.traffic().batches()).sum();
     }
 
     private static EmbedParams params(List<String> texts) {

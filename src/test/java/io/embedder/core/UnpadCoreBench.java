@@ -103,7 +103,7 @@ class UnpadCoreBench {
     }
 
     /** {batches, texts, tokens, padded tokens} the embedder ran so far. */
-    private static long[] batches(Embedder embedder) {
+    static long[] batches(Embedder embedder) {
         long[] sum = new long[4];
         for (io.embedder.core.stats.ModelStats s : embedder.stats()) {
             io.embedder.core.stats.ModelStats.Traffic t = s.traffic();
